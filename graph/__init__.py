@@ -1,0 +1,1 @@
+"""Neo4j side of sociograph: configuration, server, schema, ingest, snapshots, write-back."""

@@ -1,0 +1,159 @@
+"""Typed configuration for sociograph, read once from the environment.
+
+Every knob lives here so that the CLI, the jobs and the tests agree on where the
+server is, where its files go and how large batches are.  Environment variables
+override the defaults; nothing else reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NEO4J_VERSION = "5.26.30"
+"""Neo4j LTS release that ``python -m jobs neo4j start`` provisions."""
+
+OPENGDS_VERSION = "2.13.9"
+"""OpenGDS release that supports Neo4j 5.26 (installed with ``--with-gds``)."""
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={value!r} is not an integer") from exc
+
+
+@dataclass(frozen=True)
+class LocalServerSettings:
+    """Where and how the project-managed Neo4j runs.
+
+    Attributes:
+        version: Neo4j release fetched from Maven Central.
+        cache_dir: holds the jars, shared by every local server of this user.
+        state_dir: holds this server's conf, data, logs, pid and password files.
+        bolt_port: loopback port for Bolt.
+        http_port: loopback port for HTTP, used only when ``http_enabled``.
+        http_enabled: whether the HTTP connector is on.
+        heap: JVM ``-Xmx`` value.
+        pagecache: ``server.memory.pagecache.size`` value.
+        start_timeout_s: how long ``start`` waits for Bolt before failing.
+    """
+
+    version: str = NEO4J_VERSION
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "sociograph")
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "sociograph" / "neo4j")
+    bolt_port: int = 7687
+    http_port: int = 7474
+    http_enabled: bool = False
+    heap: str = "2g"
+    pagecache: str = "1g"
+    start_timeout_s: int = 60
+
+    @property
+    def home_dir(self) -> Path:
+        """Returns the Neo4j home directory (conf and plugins) of this server."""
+        return self.state_dir / "home"
+
+    @property
+    def lib_dir(self) -> Path:
+        """Returns the directory holding this version's jars."""
+        return self.cache_dir / f"neo4j-{self.version}" / "lib"
+
+    @property
+    def password_file(self) -> Path:
+        """Returns the owner-only file that holds the generated password."""
+        return self.state_dir / "password"
+
+    @property
+    def bolt_uri(self) -> str:
+        """Returns the Bolt URI of the local server."""
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach Neo4j.  ``external`` is true when the user supplied ``NEO4J_URI``.
+
+    The password is kept out of ``repr`` so that it never reaches a log line.
+    """
+
+    uri: str
+    user: str
+    password: str = field(repr=False)
+    database: str | None
+    external: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All sociograph configuration.
+
+    Attributes:
+        server: the project-managed local server.
+        batch_size: rows per ``UNWIND`` transaction when loading and writing back.
+        page_size: nodes per page when reading snapshots.
+    """
+
+    server: LocalServerSettings
+    batch_size: int = 10_000
+    page_size: int = 50_000
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Returns settings with defaults overridden by ``SOCIOGRAPH_*`` variables."""
+        defaults = LocalServerSettings()
+        server = LocalServerSettings(
+            version=os.environ.get("SOCIOGRAPH_NEO4J_VERSION", defaults.version),
+            cache_dir=_env_path("SOCIOGRAPH_CACHE_DIR", defaults.cache_dir),
+            state_dir=_env_path("SOCIOGRAPH_NEO4J_DIR", defaults.state_dir),
+            bolt_port=_env_int("SOCIOGRAPH_BOLT_PORT", defaults.bolt_port),
+            http_port=_env_int("SOCIOGRAPH_HTTP_PORT", defaults.http_port),
+            http_enabled=os.environ.get("SOCIOGRAPH_HTTP", "") in {"1", "true", "yes"},
+            heap=os.environ.get("SOCIOGRAPH_NEO4J_HEAP", defaults.heap),
+            pagecache=os.environ.get("SOCIOGRAPH_NEO4J_PAGECACHE", defaults.pagecache),
+        )
+        return cls(
+            server=server,
+            batch_size=_env_int("SOCIOGRAPH_BATCH_SIZE", cls.batch_size),
+            page_size=_env_int("SOCIOGRAPH_PAGE_SIZE", cls.page_size),
+        )
+
+    def connection(self) -> ConnectionSettings:
+        """Returns how to connect: ``NEO4J_*`` variables if set, else the local server.
+
+        Raises:
+            FileNotFoundError: when no external server is configured and the local
+                server has never been started (so it has no password yet).
+        """
+        uri = os.environ.get("NEO4J_URI")
+        if uri:
+            return ConnectionSettings(
+                uri=uri,
+                user=os.environ.get("NEO4J_USER", "neo4j"),
+                password=os.environ.get("NEO4J_PASSWORD", ""),
+                database=os.environ.get("NEO4J_DATABASE") or None,
+                external=True,
+            )
+        pw_file = self.server.password_file
+        if not pw_file.exists():
+            raise FileNotFoundError(
+                f"no NEO4J_URI set and the local server has no password file at {pw_file}; "
+                "run `python -m jobs neo4j start` first"
+            )
+        return ConnectionSettings(
+            uri=self.server.bolt_uri,
+            user="neo4j",
+            password=pw_file.read_text().strip(),
+            database=os.environ.get("NEO4J_DATABASE") or None,
+            external=False,
+        )

@@ -1,0 +1,135 @@
+"""The one place sociograph talks to Neo4j: a thin wrapper over the official driver.
+
+Reads and writes go through explicit transaction functions (``execute_read`` /
+``execute_write``) so the driver retries transient failures; every query is
+parameterised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import neo4j
+from neo4j import GraphDatabase
+
+from graph.config import ConnectionSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Returns an iterator over lists of at most ``size`` consecutive items of ``rows``."""
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class GraphStore:
+    """A connection to one Neo4j database.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, connection: ConnectionSettings, batch_size: int = 10_000) -> None:
+        self.connection = connection
+        self.batch_size = batch_size
+        self.driver = GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password))
+        self.database = connection.database
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> "GraphStore":
+        """Returns a store connected as the settings (and ``NEO4J_*`` variables) say."""
+        settings = settings or Settings.from_env()
+        return cls(settings.connection(), batch_size=settings.batch_size)
+
+    def __enter__(self) -> "GraphStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes the driver and its connection pool."""
+        self.driver.close()
+
+    def session(self, **kwargs: Any) -> neo4j.Session:
+        """Returns a driver session on the configured database."""
+        return self.driver.session(database=self.database, **kwargs)
+
+    def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Runs a read query in a retried read transaction.
+
+        Returns:
+            The records as dicts, in the order the server returned them.
+        """
+
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(query, params or {})]
+
+        with self.session() as session:
+            return session.execute_read(work)
+
+    def read_columns(self, query: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Runs a read query and keeps values as returned (no ``.data()`` conversion).
+
+        Returns:
+            ``(keys, rows)`` where each row is the list of the record's values.
+        """
+
+        def work(tx: neo4j.ManagedTransaction) -> tuple[list[str], list[list[Any]]]:
+            result = tx.run(query, params or {})
+            return list(result.keys()), [list(record.values()) for record in result]
+
+        with self.session() as session:
+            return session.execute_read(work)
+
+    def write(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Runs a write query in one retried write transaction.
+
+        Returns:
+            The records as dicts.
+        """
+
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(query, params or {})]
+
+        with self.session() as session:
+            return session.execute_write(work)
+
+    def write_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Runs several write statements in one transaction: all of them take effect or none."""
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            for query, params in statements:
+                tx.run(query, params).consume()
+
+        with self.session() as session:
+            session.execute_write(work)
+
+    def run_autocommit(self, query: str, params: Mapping[str, Any] | None = None) -> None:
+        """Runs a query in an implicit transaction, as ``CALL { … } IN TRANSACTIONS`` requires."""
+        with self.session() as session:
+            session.run(query, params or {}).consume()
+
+    def node_count(self, label: str) -> int:
+        """Returns the number of nodes with ``label`` (checked against the schema allow-list)."""
+        from graph.schema import check_label
+
+        return self.read(f"MATCH (n:{check_label(label)}) RETURN count(n) AS n")[0]["n"]
+
+    def relationship_count(self, rel_type: str) -> int:
+        """Returns the number of relationships of ``rel_type`` (checked against the allow-list)."""
+        from graph.schema import check_relationship_type
+
+        return self.read(f"MATCH ()-[r:{check_relationship_type(rel_type)}]->() RETURN count(r) AS n")[0]["n"]
+
+    def wipe(self) -> None:
+        """Deletes every node and relationship in batches; constraints and indexes stay."""
+        self.run_autocommit("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")

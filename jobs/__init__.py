@@ -1,0 +1,1 @@
+"""sociograph's analytics jobs and their command line (``python -m jobs``)."""

@@ -1,0 +1,121 @@
+"""The ``python -m jobs`` command line: server, Cypher, ingest, generator and demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from graph.config import Settings
+from graph.ingest.readers import InputError
+from graph.server import LocalNeo4j, ServerError
+
+log = logging.getLogger("jobs")
+
+
+def _key_file(text: str) -> tuple[str, Path]:
+    kind, sep, path = text.partition("=")
+    if not sep or not kind or not path:
+        raise argparse.ArgumentTypeError(f"expected KIND=FILE, got {text!r}")
+    return kind, Path(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="python -m jobs", description="sociograph analytics jobs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    neo = sub.add_parser("neo4j", help="provision, start, stop or inspect the project's local Neo4j")
+    neo.add_argument("action", choices=["start", "stop", "status"])
+    neo.add_argument("--with-gds", action="store_true", help="also install the OpenGDS plugin")
+
+    cypher = sub.add_parser("cypher", help="run a read-only Cypher query")
+    cypher.add_argument("query", help="the query text, or @FILE to read it from a file")
+    cypher.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter (value parsed as JSON when it can be)")
+    cypher.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    ingest = sub.add_parser("ingest", help="load data into the graph")
+    ingest.add_argument("--dataset", choices=["lastfm", "gowalla", "email-eu-core", "rumoureval"])
+    ingest.add_argument("--path", type=Path, help="folder of the public dataset")
+    ingest.add_argument("--interactions", type=Path, help="a 'user item [weight]' list (tab or space separated)")
+    ingest.add_argument("--interaction-kind", default="interaction", help="INTERACTED.kind for --interactions")
+    ingest.add_argument("--edges", type=Path, help="a 'src dst' list loaded as FOLLOWS")
+    ingest.add_argument("--nodes", type=_key_file, action="append", default=[], metavar="KIND=FILE")
+    ingest.add_argument("--relationships", type=_key_file, action="append", default=[], metavar="KIND=FILE")
+    ingest.add_argument("--dir", type=Path, help="a folder of canonical files named <kind>.<csv|tsv|jsonl|parquet>")
+    ingest.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8)")
+    header = ingest.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None, help="generic lists have a header line")
+    header.add_argument("--no-header", dest="header", action="store_false", help="generic lists have no header line")
+    ingest.add_argument("--max-rejects", type=int, default=0, help="exit non-zero when more rows are rejected (default 0)")
+    ingest.add_argument("--rejects", type=Path, default=Path("sociograph.rejects.tsv"), help="where rejected rows are written")
+    ingest.add_argument("--batch-size", type=int, help="rows per transaction")
+
+    gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
+    gen.add_argument("--users", type=int, default=2000)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--format", choices=["csv", "parquet"], default="csv")
+
+    demo = sub.add_parser("demo", help="start Neo4j, build the default synthetic graph in it, print what is there")
+    demo.add_argument("--users", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one sub-command.
+
+    Returns:
+        The process exit status: 0 on success, 1 on a failed job, 2 on bad usage or input.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("neo4j").setLevel(logging.ERROR)
+    settings = Settings.from_env()
+    try:
+        if args.command == "neo4j":
+            return _neo4j(settings, args)
+        if args.command == "cypher":
+            from jobs.cypher_cmd import run_cypher
+
+            return run_cypher(settings, args.query, args.param, args.format)
+        if args.command == "ingest":
+            from jobs.ingest_cmd import run_ingest
+
+            return run_ingest(settings, args)
+        if args.command == "generate":
+            from jobs.generate_cmd import run_generate
+
+            return run_generate(args.users, args.seed, args.out, args.format)
+        from jobs.demo import run_demo
+
+        return run_demo(settings, args.users, args.seed)
+    except (ServerError, InputError, FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+
+
+def _neo4j(settings: Settings, args: argparse.Namespace) -> int:
+    if os.environ.get("NEO4J_URI"):
+        log.error("NEO4J_URI is set: sociograph uses that server and manages none itself")
+        return 2
+    server = LocalNeo4j(settings.server)
+    if args.action == "start":
+        status = server.start(with_gds=args.with_gds)
+        print(f"Neo4j {settings.server.version} is running at {status.bolt_uri} (pid {status.pid})")
+        return 0
+    if args.action == "stop":
+        print("stopped" if server.stop() else "not running")
+        return 0
+    status = server.status()
+    print(f"{status.bolt_uri} {'answering' if status.answering else 'not answering'}" + (f" (pid {status.pid})" if status.pid else ""))
+    return 0 if status.answering else 1

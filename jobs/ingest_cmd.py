@@ -1,0 +1,89 @@
+"""``python -m jobs ingest``: load datasets, generic lists or canonical files, then summarise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from tqdm import tqdm
+
+from graph.config import Settings
+from graph.ingest.loader import Loader, LoadSummary, RejectLog
+from graph.ingest.readers import InputError
+from graph.ingest.steps import Step, canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
+from graph.schema import ensure_schema
+from graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+
+def plan(args: argparse.Namespace) -> list[Step]:
+    """Returns the load steps the arguments ask for, in order.
+
+    Raises:
+        InputError: when no input was named, or ``--dataset`` lacks ``--path``.
+    """
+    steps: list[Step] = []
+    if args.dataset:
+        if args.path is None:
+            raise InputError("--dataset needs --path DIR (the dataset's folder)")
+        from graph.ingest.datasets import dataset_steps
+
+        steps += dataset_steps(args.dataset, args.path)
+    if args.dir:
+        steps += canonical_dir_steps(args.dir, encoding=args.encoding)
+    if args.nodes or args.relationships:
+        steps += canonical_steps(dict(args.nodes), dict(args.relationships), encoding=args.encoding)
+    if args.interactions:
+        steps += interactions_steps(args.interactions, kind=args.interaction_kind, encoding=args.encoding, header=args.header)
+    if args.edges:
+        steps += edges_steps(args.edges, encoding=args.encoding, header=args.header)
+    if not steps:
+        raise InputError("nothing to ingest: give --dataset, --dir, --nodes/--relationships, --interactions or --edges")
+    return steps
+
+
+def load(store: GraphStore, steps: list[Step], rejects: RejectLog, batch_size: int | None = None) -> LoadSummary:
+    """Creates the schema, then runs ``steps`` with a progress bar.
+
+    Returns:
+        The load summary.
+    """
+    ensure_schema(store)
+    with tqdm(unit=" rows", desc="ingest", unit_scale=True, mininterval=0.5) as bar:
+        loader = Loader(store, rejects, batch_size=batch_size, on_progress=bar.update)
+        return run_steps(loader, steps)
+
+
+def format_summary(summary: LoadSummary, seconds: float) -> str:
+    """Returns a human-readable table of loaded, duplicate and rejected rows per input."""
+    lines = [f"{'kind':12s} {'loaded':>10s} {'dup':>7s} {'rejected':>9s}  source"]
+    for k in summary.kinds:
+        resumed = f" (resumed after {k.resumed_from:,d})" if k.resumed_from else ""
+        lines.append(f"{k.kind:12s} {k.loaded:>10,d} {k.duplicates:>7,d} {k.rejected:>9,d}  {k.source}{resumed}")
+    lines.append(f"total: {summary.loaded:,d} rows loaded, {summary.rejected:,d} rejected in {seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the ingest command.
+
+    Returns:
+        0 when at most ``--max-rejects`` rows were rejected, 1 otherwise (good rows are loaded either way).
+    """
+    steps = plan(args)
+    rejects = RejectLog(args.rejects)
+    start = time.perf_counter()
+    try:
+        with GraphStore.from_settings(settings) as store:
+            summary = load(store, steps, rejects, args.batch_size)
+    finally:
+        rejects.close()
+    print(format_summary(summary, time.perf_counter() - start))
+    if summary.rejected:
+        print(f"rejected rows are listed in {args.rejects}")
+    if summary.rejected > args.max_rejects:
+        log.error("%d rows rejected, more than --max-rejects %d allows", summary.rejected, args.max_rejects)
+        return 1
+    return 0

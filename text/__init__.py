@@ -1,0 +1,1 @@
+"""Language side of sociograph: text embeddings, sentiment and suggested replies."""
