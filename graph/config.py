@@ -8,6 +8,7 @@ override the defaults; nothing else reads ``os.environ`` for configuration.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class LocalServerSettings:
         heap: JVM ``-Xmx`` value.
         pagecache: ``server.memory.pagecache.size`` value.
         start_timeout_s: how long ``start`` waits for Bolt before failing.
+        maven_args: extra Maven arguments, e.g. ``-s settings.xml`` for a mirror.
     """
 
     version: str = NEO4J_VERSION
@@ -58,6 +60,7 @@ class LocalServerSettings:
     heap: str = "2g"
     pagecache: str = "1g"
     start_timeout_s: int = 60
+    maven_args: tuple[str, ...] = ()
 
     @property
     def home_dir(self) -> Path:
@@ -121,6 +124,7 @@ class Settings:
             http_enabled=os.environ.get("SOCIOGRAPH_HTTP", "") in {"1", "true", "yes"},
             heap=os.environ.get("SOCIOGRAPH_NEO4J_HEAP", defaults.heap),
             pagecache=os.environ.get("SOCIOGRAPH_NEO4J_PAGECACHE", defaults.pagecache),
+            maven_args=tuple(shlex.split(os.environ.get("SOCIOGRAPH_MAVEN_ARGS", ""))),
         )
         return cls(
             server=server,

@@ -37,6 +37,7 @@ JAVA_OPENS = [
 SERVER_CLASS = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_CLASS = "org.neo4j.server.startup.Neo4jAdminCommand"
 MANIFEST = "manifest.json"
+COPY_DEPENDENCIES = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
 
 
 class ServerError(RuntimeError):
@@ -84,7 +85,7 @@ def _sha256(path: Path) -> str:
 
 
 def _maven_failure_cause(output: str) -> str:
-    if re.search(r"UnknownHost|Could not transfer|Connection refused|Network is unreachable|timed out", output):
+    if re.search(r"UnknownHost|Could not transfer|Connection refused|Network is unreachable|timed out|offline mode", output):
         return "Maven Central unreachable"
     if "Could not resolve dependencies" in output or "could not be resolved" in output:
         return "artifact not found on Maven Central"
@@ -177,7 +178,7 @@ class LocalNeo4j:
         (work / "pom.xml").write_text(_pom(self.settings.version, with_gds))
         log.info("fetching Neo4j %s from Maven Central%s", self.settings.version, " with OpenGDS" if with_gds else "")
         proc = subprocess.run(
-            [mvn, "-B", "-q", "dependency:copy-dependencies", f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
+            [mvn, "-B", "-q", *self.settings.maven_args, COPY_DEPENDENCIES, f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
             cwd=work,
             capture_output=True,
             text=True,
