@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from graph.config import Settings
+from graph.ingest.bulk import BulkImportError
 from graph.ingest.readers import InputError
 from graph.server import LocalNeo4j, ServerError
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--max-rejects", type=int, default=0, help="exit non-zero when more rows are rejected (default 0)")
     ingest.add_argument("--rejects", type=Path, default=Path("sociograph.rejects.tsv"), help="where rejected rows are written")
     ingest.add_argument("--batch-size", type=int, help="rows per transaction")
+    ingest.add_argument("--bulk", action="store_true", help="first load into an empty local database through neo4j-admin import (stops the server meanwhile)")
 
     gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
     gen.add_argument("--users", type=int, default=2000)
@@ -99,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.demo import run_demo
 
         return run_demo(settings, args.users, args.seed)
-    except (ServerError, InputError, FileNotFoundError, ValueError) as exc:
+    except (ServerError, BulkImportError, InputError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2
 

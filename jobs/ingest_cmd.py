@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 
 from tqdm import tqdm
 
 from graph.config import Settings
+from graph.ingest.bulk import BulkImportError, bulk_load
 from graph.ingest.loader import Loader, LoadSummary, RejectLog
 from graph.ingest.readers import InputError
 from graph.ingest.steps import Step, canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
 from graph.schema import ensure_schema
+from graph.server import LocalNeo4j
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,26 @@ def format_summary(summary: LoadSummary, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def bulk(settings: Settings, store: GraphStore, steps: list[Step], rejects: RejectLog) -> LoadSummary:
+    """Imports ``steps`` into the empty local database with neo4j-admin, then creates the schema.
+
+    Returns:
+        The load summary.
+
+    Raises:
+        BulkImportError: when ``NEO4J_URI`` names another server or the database is not empty.
+    """
+    if os.environ.get("NEO4J_URI"):
+        raise BulkImportError("--bulk works on the project-managed server only (NEO4J_URI is set)")
+    server = LocalNeo4j(settings.server)
+    with tempfile.TemporaryDirectory(prefix="sociograph-bulk-", dir=settings.server.state_dir) as work:
+        summary = bulk_load(
+            server, lambda: store.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0, steps, rejects, Path(work)
+        )
+    ensure_schema(store)
+    return summary
+
+
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Runs the ingest command.
 
@@ -77,7 +102,10 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         with GraphStore.from_settings(settings) as store:
-            summary = load(store, steps, rejects, args.batch_size)
+            if args.bulk:
+                summary = bulk(settings, store, steps, rejects)
+            else:
+                summary = load(store, steps, rejects, args.batch_size)
     finally:
         rejects.close()
     print(format_summary(summary, time.perf_counter() - start))

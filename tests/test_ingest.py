@@ -211,3 +211,29 @@ def test_killed_load_resumes_to_a_complete_duplicate_free_graph(store: GraphStor
     dupes = store.read("MATCH (a)-[r:FOLLOWS]->(b) WITH a, b, count(r) AS c WHERE c > 1 RETURN count(*) AS n")[0]["n"]
     assert dupes == 0
     assert store.read("MATCH (c:IngestCheckpoint) RETURN count(c) AS n")[0]["n"] == 0
+
+
+@pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the bulk path runs on the project-managed server")
+def test_bulk_import_builds_the_same_graph_as_the_transactional_load(
+    store: GraphStore, settings, good_dir: Path, tmp_path: Path
+) -> None:
+    from graph.ingest.bulk import BulkImportError, bulk_load
+    from graph.schema import ensure_schema
+    from graph.server import LocalNeo4j
+
+    write(good_dir / "reply_to.csv", "src,dst\np2,p1\np2,nowhere\n")
+    _, rejects = load_dir(store, good_dir, tmp_path / "r1.tsv")
+    transactional = dump(store)
+    store.wipe()
+    server = LocalNeo4j(settings.server)
+    is_empty = lambda: store.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0  # noqa: E731
+    log = RejectLog(tmp_path / "r2.tsv")
+    summary = bulk_load(server, is_empty, canonical_dir_steps(good_dir), log, tmp_path / "admin")
+    log.close()
+    ensure_schema(store)
+    assert dump(store) == transactional
+    bulk_rejects = [line.split("\t") for line in (tmp_path / "r2.tsv").read_text().splitlines()[1:]]
+    assert bulk_rejects == rejects and len(rejects) == 1 and "edge to unknown node" in rejects[0][3]
+    assert summary.rejected == 1
+    with pytest.raises(BulkImportError, match="empty database"):
+        bulk_load(server, is_empty, canonical_dir_steps(good_dir), RejectLog(None), tmp_path / "admin2")

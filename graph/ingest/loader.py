@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,7 +19,7 @@ import neo4j
 
 from graph.ingest.kinds import NodeKind, RelKind
 from graph.ingest.rows import RawRow, Reject
-from graph.ingest.validate import NodeRecord, RelRecord, Validator
+from graph.ingest.validate import NodeRecord, RelRecord, Validator, valid_records
 from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.store import GraphStore, batched
 
@@ -181,7 +181,7 @@ class Loader:
             if skip:
                 log.info("resuming %s after %d rows already committed", source, skip)
         done = 0
-        for batch in batched(self._valid(rows, validator, summary), self.batch_size):
+        for batch in batched(valid_records(rows, validator, lambda r: self._reject(summary, r)), self.batch_size):
             consumed = len(batch)
             if done + consumed <= skip:
                 done += consumed
@@ -203,19 +203,6 @@ class Loader:
             self.store.write(_CHECKPOINT_DONE, {"key": checkpoint})
         summary.duplicates = validator.duplicates
         return summary
-
-    def _valid(
-        self, rows: Iterable[RawRow | Reject], validator: Validator, summary: KindSummary
-    ) -> Iterator[NodeRecord | RelRecord]:
-        for row in rows:
-            if isinstance(row, Reject):
-                self._reject(summary, row)
-                continue
-            checked = validator.check(row)
-            if isinstance(checked, Reject):
-                self._reject(summary, checked)
-            elif checked is not None:
-                yield checked
 
     def _reject(self, summary: KindSummary, reject: Reject) -> None:
         summary.rejected += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -137,7 +138,7 @@ class Validator:
             if value is not None:
                 props[field.name] = value
         if isinstance(self.kind, RelKind):
-            if src == dst and not self.kind.self_loops:
+            if src == dst and self.kind.src_label == self.kind.dst_label and not self.kind.self_loops:
                 return Reject(row.source, row.line, "dst", f"self-loop not allowed for {self.kind.rel_type}")
             merge = props.pop(self.kind.merge_on, self.default_merge) if self.kind.merge_on else None
             ident = (src, dst, merge)
@@ -162,3 +163,15 @@ class Validator:
             if old != new:
                 return field.name, first_line
         return None
+
+
+def valid_records(
+    rows: Iterable[RawRow | Reject], validator: Validator, on_reject: Callable[[Reject], None]
+) -> Iterator[NodeRecord | RelRecord]:
+    """Returns the valid records of ``rows`` lazily, passing every reject to ``on_reject`` and dropping exact repeats."""
+    for row in rows:
+        checked = row if isinstance(row, Reject) else validator.check(row)
+        if isinstance(checked, Reject):
+            on_reject(checked)
+        elif checked is not None:
+            yield checked

@@ -1,0 +1,94 @@
+"""Ingest rates: transactional loader and bulk path against ``neo4j-admin database import full`` of the same data."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.harness import SHARED, fresh, timed
+from graph.ingest.bulk import AdminExport, admin_import, bulk_load
+from graph.ingest.datasets import dataset_steps
+from graph.ingest.kinds import RelKind
+from graph.ingest.loader import Loader, LoadSummary, RejectLog
+from graph.ingest.steps import run_steps
+from graph.server import LocalNeo4j
+from graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+FOLDERS = {"lastfm": "lastfm_hetrec2011", "gowalla": "gowalla_lightgcn"}
+
+
+def _relationships(summary: LoadSummary, steps: list) -> int:
+    rel_kinds = {k.name for k in (s.kind for s in steps) if isinstance(k, RelKind)}
+    return sum(k.loaded for k in summary.kinds if k.kind in rel_kinds)
+
+
+def transactional(store: GraphStore, dataset: str, batch_size: int, **kw: Any) -> tuple[int, float]:
+    """Returns ``(relationships, seconds)`` of a transactional load of ``dataset`` into the current graph."""
+    steps = dataset_steps(dataset, SHARED / FOLDERS[dataset], **kw)
+    summary, seconds = timed(lambda: run_steps(Loader(store, RejectLog(None), batch_size=batch_size), steps))
+    return _relationships(summary, steps), seconds
+
+
+def admin_ceiling(server: LocalNeo4j, dataset: str, work: Path) -> tuple[int, float]:
+    """Returns ``(relationships, seconds)`` of neo4j-admin importing pre-written CSVs of ``dataset`` (server stopped meanwhile)."""
+    export = AdminExport(RejectLog(None))
+    for step in dataset_steps(dataset, SHARED / FOLDERS[dataset]):
+        export.add(step)
+    files = export.write(work)
+    server.stop()
+    try:
+        _, seconds = timed(lambda: admin_import(server, files))
+    finally:
+        server.start()
+    return files.relationship_count, seconds
+
+
+def bulk(server: LocalNeo4j, store: GraphStore, dataset: str, work: Path) -> tuple[int, float]:
+    """Returns ``(relationships, seconds)`` of the whole bulk path: validate, write CSV, stop, import, start, schema."""
+    from graph.schema import ensure_schema
+
+    steps = dataset_steps(dataset, SHARED / FOLDERS[dataset])
+
+    def run() -> LoadSummary:
+        summary = bulk_load(server, lambda: True, steps, RejectLog(None), work)
+        ensure_schema(store)
+        return summary
+
+    summary, seconds = timed(run)
+    return _relationships(summary, steps), seconds
+
+
+def run(server: LocalNeo4j, store: GraphStore, datasets: list[str], batch_sizes: list[int]) -> list[dict[str, Any]]:
+    """Measures every path on each dataset.
+
+    Returns:
+        One row per measurement: dataset, path, relationships, seconds, rate, ratio to neo4j-admin.
+    """
+    rows: list[dict[str, Any]] = []
+    for dataset in datasets:
+        work = Path(tempfile.mkdtemp(prefix=f"bench-{dataset}-"))
+        try:
+            rels, secs = admin_ceiling(server, dataset, work / "admin")
+            ceiling = rels / secs
+            rows.append(dict(dataset=dataset, path="neo4j-admin import (ceiling)", rels=rels, seconds=secs, rate=ceiling))
+            fresh(store)
+            rels, secs = bulk(server, store, dataset, work / "bulk")
+            rows.append(dict(dataset=dataset, path="sociograph --bulk", rels=rels, seconds=secs, rate=rels / secs))
+            if dataset == "gowalla":
+                rels, secs = transactional(store, dataset, batch_sizes[0], split="test")
+                rows.append(dict(dataset=dataset, path="incremental (test split onto train)", rels=rels, seconds=secs, rate=rels / secs))
+            for size in batch_sizes:
+                fresh(store)
+                rels, secs = transactional(store, dataset, size)
+                rows.append(dict(dataset=dataset, path=f"transactional, batch {size:,}", rels=rels, seconds=secs, rate=rels / secs))
+            for row in rows:
+                if row["dataset"] == dataset:
+                    row["vs_admin"] = row["rate"] / ceiling
+            log.info("%s done", dataset)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
