@@ -41,7 +41,7 @@ def admin_ceiling(server: LocalNeo4j, dataset: str, work: Path) -> tuple[int, fl
     files = export.write(work)
     server.stop()
     try:
-        _, seconds = timed(lambda: admin_import(server, files))
+        _, seconds = timed(lambda: admin_import(server, files, work / "import.report"))
     finally:
         server.start()
     return files.relationship_count, seconds

@@ -173,15 +173,18 @@ class AdminExport:
         return AdminFiles(node_files, rel_files, total)
 
 
-def admin_import(server: LocalNeo4j, files: AdminFiles) -> None:
+def admin_import(server: LocalNeo4j, files: AdminFiles, report: Path) -> None:
     """Runs ``neo4j-admin database import full`` into the (stopped) server's ``neo4j`` database.
+
+    Args:
+        report: where neo4j-admin writes its report of skipped or bad entries.
 
     Raises:
         BulkImportError: with the tool's own message when it fails.
     """
     proc = server.admin(
         "database", "import", "full", "neo4j", "--overwrite-destination=true", "--multiline-fields=true",
-        "--skip-duplicate-nodes=false", *files.arguments(),
+        "--skip-duplicate-nodes=false", f"--report-file={report}", *files.arguments(),
     )
     if proc.returncode != 0:
         raise BulkImportError(f"neo4j-admin import failed: {(proc.stdout + proc.stderr).strip()[-800:]}")
@@ -214,7 +217,7 @@ def bulk_load(
     log.info("importing %d relationships with neo4j-admin", files.relationship_count)
     server.stop()
     try:
-        admin_import(server, files)
+        admin_import(server, files, work_dir / "import.report")
     finally:
         server.start()
     return export.summary

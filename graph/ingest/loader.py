@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -90,30 +91,38 @@ class LoadSummary:
 def node_query(kind: NodeKind) -> str:
     """Returns the ``UNWIND … MERGE`` statement that loads a batch of ``kind``'s nodes."""
     label = check_label(kind.label)
-    return f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}) SET n += row.props"
+    return (
+        f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}) SET n += row.props "
+        "RETURN count(*) AS written"
+    )
 
 
-def relationship_query(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> str:
-    """Returns the statement that loads a batch of ``kind``'s relationships.
+def relationship_queries(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> tuple[str, str]:
+    """Returns the statements that load a batch of ``kind``'s relationships.
 
-    Endpoints are matched by key; a missing endpoint is created when allowed,
-    otherwise the row is returned as ``(i, missing_src, missing_dst)`` (its index in the batch) so the
-    caller can reject it.  Nothing is written for such a row.
+    The first merges every row whose endpoints exist (creating missing ones
+    when allowed) and returns how many it wrote; the second, run in the same
+    transaction only when some rows were not written, returns those rows as
+    ``(i, missing_src, missing_dst)`` (``i`` is the row's index in the batch)
+    so the caller can reject them.
     """
     rel_type = check_relationship_type(kind.rel_type)
     src_label, dst_label = check_label(kind.src_label), check_label(kind.dst_label)
     create_dst = kind.create_dst if create_dst is None else create_dst
     src_key, dst_key = NODE_KEYS[src_label], NODE_KEYS[dst_label]
-    src = f"MERGE (a:{src_label} {{{src_key}: row.src}})" if create_src else f"OPTIONAL MATCH (a:{src_label} {{{src_key}: row.src}})"
-    dst = f"MERGE (b:{dst_label} {{{dst_key}: row.dst}})" if create_dst else f"OPTIONAL MATCH (b:{dst_label} {{{dst_key}: row.dst}})"
+    src = f"(a:{src_label} {{{src_key}: row.src}})"
+    dst = f"(b:{dst_label} {{{dst_key}: row.dst}})"
     merge_props = f" {{{kind.merge_on}: row.merge}}" if kind.merge_on else ""
-    return (
-        f"UNWIND $rows AS row {src} {dst} "
-        "FOREACH (_ IN CASE WHEN a IS NULL OR b IS NULL THEN [] ELSE [1] END | "
-        f"MERGE (a)-[r:{rel_type}{merge_props}]->(b) SET r += row.props) "
+    write = (
+        f"UNWIND $rows AS row {'MERGE' if create_src else 'MATCH'} {src} {'MERGE' if create_dst else 'MATCH'} {dst} "
+        f"MERGE (a)-[r:{rel_type}{merge_props}]->(b) SET r += row.props RETURN count(*) AS written"
+    )
+    missing = (
+        f"UNWIND $rows AS row OPTIONAL MATCH {src} OPTIONAL MATCH {dst} "
         "WITH row, a, b WHERE a IS NULL OR b IS NULL "
         "RETURN row.i AS i, a IS NULL AS missing_src, b IS NULL AS missing_dst"
     )
+    return write, missing
 
 
 _CHECKPOINT_READ = "MATCH (c:IngestCheckpoint {key: $key}) RETURN c['rows'] AS rows"
@@ -170,9 +179,9 @@ class Loader:
         self.summary.kinds.append(summary)
         validator = Validator(kind)
         if isinstance(kind, NodeKind):
-            query = node_query(kind)
+            queries: tuple[str, str | None] = (node_query(kind), None)
         else:
-            query = relationship_query(kind, create_src, create_dst)
+            queries = relationship_queries(kind, create_src, create_dst)
         skip = 0
         if checkpoint:
             found = self.store.read(_CHECKPOINT_READ, {"key": checkpoint})
@@ -180,17 +189,9 @@ class Loader:
             summary.resumed_from = skip
             if skip:
                 log.info("resuming %s after %d rows already committed", source, skip)
-        done = 0
-        for batch in batched(valid_records(rows, validator, lambda r: self._reject(summary, r)), self.batch_size):
-            consumed = len(batch)
-            if done + consumed <= skip:
-                done += consumed
-                self.on_progress(consumed)
-                continue
-            fresh = batch[max(0, skip - done) :]
-            payload = [self._param(i, rec) for i, rec in enumerate(fresh)]
-            missing = self._write_batch(query, payload, checkpoint, done + consumed)
-            done += consumed
+
+        def settle(pending: Future, fresh: list, consumed: int) -> None:
+            missing = pending.result()
             for row in missing:
                 rec = fresh[row["i"]]
                 side, endpoint, label = (
@@ -199,6 +200,27 @@ class Loader:
                 self._reject(summary, Reject(rec.source, rec.line, side, f"edge to unknown node: no {label} {endpoint!r}"))
             summary.loaded += len(fresh) - len(missing)
             self.on_progress(consumed)
+
+        done = 0
+        in_flight: tuple[Future, list, int] | None = None
+        # One writer thread: the next batch is validated while the server writes this one,
+        # and batches still commit in order, so checkpoints stay exact.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            for batch in batched(valid_records(rows, validator, lambda r: self._reject(summary, r)), self.batch_size):
+                consumed = len(batch)
+                if done + consumed <= skip:
+                    done += consumed
+                    self.on_progress(consumed)
+                    continue
+                fresh = batch[max(0, skip - done) :]
+                payload = [self._param(i, rec) for i, rec in enumerate(fresh)]
+                done += consumed
+                future = writer.submit(self._write_batch, queries, payload, checkpoint, done)
+                if in_flight is not None:
+                    settle(*in_flight)
+                in_flight = (future, fresh, consumed)
+            if in_flight is not None:
+                settle(*in_flight)
         if checkpoint:
             self.store.write(_CHECKPOINT_DONE, {"key": checkpoint})
         summary.duplicates = validator.duplicates
@@ -214,9 +236,16 @@ class Loader:
             return {"key": rec.key, "props": rec.props}
         return {"i": i, "src": rec.src, "dst": rec.dst, "merge": rec.merge, "props": rec.props}
 
-    def _write_batch(self, query: str, rows: list[dict[str, Any]], checkpoint: str | None, done: int) -> list[dict[str, Any]]:
+    def _write_batch(
+        self, queries: tuple[str, str | None], rows: list[dict[str, Any]], checkpoint: str | None, done: int
+    ) -> list[dict[str, Any]]:
+        write, find_missing = queries
+
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-            missing = [record.data() for record in tx.run(query, rows=rows)]
+            written = tx.run(write, rows=rows).single(strict=True)[0]
+            missing = []
+            if find_missing and written < len(rows):
+                missing = [record.data() for record in tx.run(find_missing, rows=rows)]
             if checkpoint:
                 tx.run(_CHECKPOINT_SET, key=checkpoint, rows=done).consume()
             return missing
