@@ -31,19 +31,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         0.
     """
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="*", choices=["ingest", "snapshot"], default=["ingest", "snapshot"])
+    parser.add_argument("which", nargs="*", metavar="{ingest,snapshot}", help="default: both")
     parser.add_argument("--datasets", nargs="+", default=["lastfm", "gowalla"], choices=["lastfm", "gowalla"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10_000, 2_000, 50_000])
     args = parser.parse_args(argv)
+    which = args.which or ["ingest", "snapshot"]
+    if set(which) - {"ingest", "snapshot"}:
+        parser.error(f"unknown benchmark in {which}; choose ingest and/or snapshot")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     print(f"machine: {machine()}\ndata: {SHARED}\n")
     with bench_store() as (server, store):
-        if "ingest" in args.which:
+        if "ingest" in which:
             rows = ingest.run(server, store, args.datasets, args.batch_sizes)
             print("## Ingest (relationships/s)\n")
             print(table(rows, ["dataset", "path", "rels", "seconds", "rate", "vs_admin"]))
-        if "snapshot" in args.which:
+        if "snapshot" in which:
             fresh(store)
             transactional(store, "gowalla", args.batch_sizes[0])
             print("\n## Snapshot read, gowalla train (User, Post, INTERACTED with weight)\n")

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.harness import SHARED, fresh, timed
 from graph.ingest.bulk import AdminExport, admin_import, bulk_load
-from graph.ingest.datasets import dataset_steps
+from graph.ingest.datasets import dataset_steps, gowalla_steps
 from graph.ingest.kinds import RelKind
 from graph.ingest.loader import Loader, LoadSummary, RejectLog
 from graph.ingest.steps import run_steps
@@ -26,9 +26,10 @@ def _relationships(summary: LoadSummary, steps: list) -> int:
     return sum(k.loaded for k in summary.kinds if k.kind in rel_kinds)
 
 
-def transactional(store: GraphStore, dataset: str, batch_size: int, **kw: Any) -> tuple[int, float]:
+def transactional(store: GraphStore, dataset: str, batch_size: int, gowalla_split: str = "train") -> tuple[int, float]:
     """Returns ``(relationships, seconds)`` of a transactional load of ``dataset`` into the current graph."""
-    steps = dataset_steps(dataset, SHARED / FOLDERS[dataset], **kw)
+    path = SHARED / FOLDERS[dataset]
+    steps = gowalla_steps(path, split=gowalla_split) if dataset == "gowalla" else dataset_steps(dataset, path)
     summary, seconds = timed(lambda: run_steps(Loader(store, RejectLog(None), batch_size=batch_size), steps))
     return _relationships(summary, steps), seconds
 
@@ -75,16 +76,20 @@ def run(server: LocalNeo4j, store: GraphStore, datasets: list[str], batch_sizes:
             rels, secs = admin_ceiling(server, dataset, work / "admin")
             ceiling = rels / secs
             rows.append(dict(dataset=dataset, path="neo4j-admin import (ceiling)", rels=rels, seconds=secs, rate=ceiling))
+            log.info("%s", rows[-1])
             fresh(store)
             rels, secs = bulk(server, store, dataset, work / "bulk")
             rows.append(dict(dataset=dataset, path="sociograph --bulk", rels=rels, seconds=secs, rate=rels / secs))
+            log.info("%s", rows[-1])
             if dataset == "gowalla":
-                rels, secs = transactional(store, dataset, batch_sizes[0], split="test")
+                rels, secs = transactional(store, dataset, batch_sizes[0], gowalla_split="test")
                 rows.append(dict(dataset=dataset, path="incremental (test split onto train)", rels=rels, seconds=secs, rate=rels / secs))
+                log.info("%s", rows[-1])
             for size in batch_sizes:
                 fresh(store)
                 rels, secs = transactional(store, dataset, size)
                 rows.append(dict(dataset=dataset, path=f"transactional, batch {size:,}", rels=rels, seconds=secs, rate=rels / secs))
+                log.info("%s", rows[-1])
             for row in rows:
                 if row["dataset"] == dataset:
                     row["vs_admin"] = row["rate"] / ceiling

@@ -105,11 +105,17 @@ class Settings:
         server: the project-managed local server.
         batch_size: rows per ``UNWIND`` transaction when loading and writing back.
         page_size: nodes per page when reading snapshots.
+        embedding_model: name of the packaged text model (see ``text/models.py``).
+        embed_batch_size: texts per forward pass of the text model.
+        device: ``cpu``, ``cuda`` or ``auto`` (GPU when present).
     """
 
     server: LocalServerSettings
     batch_size: int = 10_000
     page_size: int = 50_000
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = 64
+    device: str = "auto"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -130,6 +136,9 @@ class Settings:
             server=server,
             batch_size=_env_int("SOCIOGRAPH_BATCH_SIZE", cls.batch_size),
             page_size=_env_int("SOCIOGRAPH_PAGE_SIZE", cls.page_size),
+            embedding_model=os.environ.get("SOCIOGRAPH_EMBEDDING_MODEL", cls.embedding_model),
+            embed_batch_size=_env_int("SOCIOGRAPH_EMBED_BATCH_SIZE", cls.embed_batch_size),
+            device=os.environ.get("SOCIOGRAPH_DEVICE", cls.device),
         )
 
     def connection(self) -> ConnectionSettings:

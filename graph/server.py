@@ -76,6 +76,10 @@ def _pom(version: str, with_gds: bool) -> str:
 """
 
 
+def _artifact_name(jar: str) -> str:
+    return re.sub(r"-\d[^-]*(-[A-Za-z0-9.]+)*\.jar$", "", jar)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -188,9 +192,13 @@ class LocalNeo4j:
             output = proc.stdout + proc.stderr
             raise ServerError(f"{_maven_failure_cause(output)}: {output.strip()[-600:]}")
         if with_gds:
+            # OpenGDS is many jars; the ones the server already carries stay out of plugins/
+            # so that one library is never on the class path in two versions.
+            present = {_artifact_name(jar.name) for jar in lib.glob("*.jar")}
             self.plugins_dir.mkdir(parents=True, exist_ok=True)
-            for jar in staging.glob("opengds-*.jar"):
-                shutil.copy2(jar, self.plugins_dir / jar.name)
+            for jar in staging.glob("*.jar"):
+                if _artifact_name(jar.name) not in present:
+                    shutil.copy2(jar, self.plugins_dir / jar.name)
             shutil.rmtree(work, ignore_errors=True)
             return
         manifest = {jar.name: _sha256(jar) for jar in sorted(staging.glob("*.jar"))}

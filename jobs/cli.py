@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch-size", type=int, help="rows per transaction")
     ingest.add_argument("--bulk", action="store_true", help="first load into an empty local database through neo4j-admin import (stops the server meanwhile)")
 
+    embed = sub.add_parser("embed", help="write text embeddings of posts and user profiles (incremental)")
+    embed.add_argument("--model", help="packaged text model (default: SOCIOGRAPH_EMBEDDING_MODEL or all-MiniLM-L6-v2)")
+    embed.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    embed.add_argument("--batch-size", type=int, help="texts per forward pass")
+
     gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=0)
@@ -94,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.ingest_cmd import run_ingest
 
             return run_ingest(settings, args)
+        if args.command == "embed":
+            from jobs.embed_cmd import run_embed_command
+
+            return run_embed_command(settings, args.model, args.device, args.batch_size)
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.ingest.kinds import FOLLOWS, INTERACTED, POST_TAGGED, POSTS, REPLY_TO, USER_TAGGED, USERS
-from graph.ingest.readers import InputError, read_whitespace
+from graph.ingest.readers import InputError, read_whitespace, text_lines
 from graph.ingest.rows import RawRow, Reject
 from graph.ingest.steps import Step, file_digest
 
@@ -94,13 +94,6 @@ def _checkpoint(dataset: str, kind_name: str, *paths: Path, extra: str = "") -> 
     return ":".join(parts)
 
 
-def _open_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    # surrogateescape keeps undecodable bytes visible per field instead of failing the whole file.
-    errors = "surrogateescape" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else "strict"
-    with path.open("r", encoding=encoding, errors=errors, newline="") as fh:
-        yield from enumerate(fh, start=1)
-
-
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """The lone surrogates that ``surrogateescape`` puts in place of bytes that are not UTF-8."""
 
@@ -120,7 +113,7 @@ def _read_tab(path: Path, columns: Sequence[str], *, encoding: str = "utf-8") ->
         InputError: when the header lacks one of ``columns``.
     """
     source = str(path)
-    lines = _open_lines(path, encoding)
+    lines = enumerate(text_lines(path, encoding), start=1)
     first = next(lines, None)
     header = first[1].rstrip("\r\n").lstrip("\ufeff").split("\t") if first else []
     missing = [c for c in columns if c not in header]
@@ -377,7 +370,7 @@ def _gowalla_rows(path: Path) -> Iterator[RawRow | Reject]:
     refused alone.  A user without items has nothing to load and is skipped.
     """
     source = str(path)
-    for number, text in _open_lines(path, "utf-8"):
+    for number, text in enumerate(text_lines(path, "utf-8"), start=1):
         tokens = text.split()
         if not tokens:
             continue

@@ -97,32 +97,56 @@ def node_query(kind: NodeKind) -> str:
     )
 
 
-def relationship_queries(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> tuple[str, str]:
+@dataclass(frozen=True)
+class BatchStatements:
+    """The statements one batch runs, in one transaction.
+
+    Attributes:
+        write: merges the rows and returns ``written``, how many it wrote.
+        find_missing: returns rows with an unknown endpoint as ``(i, missing_src, missing_dst)``;
+            run only when ``written`` falls short.
+        create_src / create_dst: merge the batch's distinct endpoint keys (``$ids``) first,
+            once per key rather than once per row.
+    """
+
+    write: str
+    find_missing: str | None = None
+    create_src: str | None = None
+    create_dst: str | None = None
+
+
+def node_merge(label: str) -> str:
+    """Returns ``UNWIND $ids … MERGE`` of bare ``label`` nodes by key."""
+    label = check_label(label)
+    return f"UNWIND $ids AS id MERGE (:{label} {{{NODE_KEYS[label]}: id}})"
+
+
+def relationship_statements(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> BatchStatements:
     """Returns the statements that load a batch of ``kind``'s relationships.
 
-    The first merges every row whose endpoints exist (creating missing ones
-    when allowed) and returns how many it wrote; the second, run in the same
-    transaction only when some rows were not written, returns those rows as
-    ``(i, missing_src, missing_dst)`` (``i`` is the row's index in the batch)
-    so the caller can reject them.
+    Endpoints are matched by key (after merging them when they may be created);
+    a row whose endpoint is unknown is not written, and ``find_missing`` tells
+    which side was missing so the caller can reject it.
     """
     rel_type = check_relationship_type(kind.rel_type)
     src_label, dst_label = check_label(kind.src_label), check_label(kind.dst_label)
     create_dst = kind.create_dst if create_dst is None else create_dst
-    src_key, dst_key = NODE_KEYS[src_label], NODE_KEYS[dst_label]
-    src = f"(a:{src_label} {{{src_key}: row.src}})"
-    dst = f"(b:{dst_label} {{{dst_key}: row.dst}})"
+    src = f"(a:{src_label} {{{NODE_KEYS[src_label]}: row.src}})"
+    dst = f"(b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}})"
     merge_props = f" {{{kind.merge_on}: row.merge}}" if kind.merge_on else ""
-    write = (
-        f"UNWIND $rows AS row {'MERGE' if create_src else 'MATCH'} {src} {'MERGE' if create_dst else 'MATCH'} {dst} "
-        f"MERGE (a)-[r:{rel_type}{merge_props}]->(b) SET r += row.props RETURN count(*) AS written"
+    return BatchStatements(
+        write=(
+            f"UNWIND $rows AS row MATCH {src} MATCH {dst} "
+            f"MERGE (a)-[r:{rel_type}{merge_props}]->(b) SET r += row.props RETURN count(*) AS written"
+        ),
+        find_missing=(
+            f"UNWIND $rows AS row OPTIONAL MATCH {src} OPTIONAL MATCH {dst} "
+            "WITH row, a, b WHERE a IS NULL OR b IS NULL "
+            "RETURN row.i AS i, a IS NULL AS missing_src, b IS NULL AS missing_dst"
+        ),
+        create_src=node_merge(src_label) if create_src else None,
+        create_dst=node_merge(dst_label) if create_dst else None,
     )
-    missing = (
-        f"UNWIND $rows AS row OPTIONAL MATCH {src} OPTIONAL MATCH {dst} "
-        "WITH row, a, b WHERE a IS NULL OR b IS NULL "
-        "RETURN row.i AS i, a IS NULL AS missing_src, b IS NULL AS missing_dst"
-    )
-    return write, missing
 
 
 _CHECKPOINT_READ = "MATCH (c:IngestCheckpoint {key: $key}) RETURN c['rows'] AS rows"
@@ -179,9 +203,9 @@ class Loader:
         self.summary.kinds.append(summary)
         validator = Validator(kind)
         if isinstance(kind, NodeKind):
-            queries: tuple[str, str | None] = (node_query(kind), None)
+            statements = BatchStatements(node_query(kind))
         else:
-            queries = relationship_queries(kind, create_src, create_dst)
+            statements = relationship_statements(kind, create_src, create_dst)
         skip = 0
         if checkpoint:
             found = self.store.read(_CHECKPOINT_READ, {"key": checkpoint})
@@ -215,7 +239,7 @@ class Loader:
                 fresh = batch[max(0, skip - done) :]
                 payload = [self._param(i, rec) for i, rec in enumerate(fresh)]
                 done += consumed
-                future = writer.submit(self._write_batch, queries, payload, checkpoint, done)
+                future = writer.submit(self._write_batch, statements, payload, checkpoint, done)
                 if in_flight is not None:
                     settle(*in_flight)
                 in_flight = (future, fresh, consumed)
@@ -237,15 +261,17 @@ class Loader:
         return {"i": i, "src": rec.src, "dst": rec.dst, "merge": rec.merge, "props": rec.props}
 
     def _write_batch(
-        self, queries: tuple[str, str | None], rows: list[dict[str, Any]], checkpoint: str | None, done: int
+        self, statements: BatchStatements, rows: list[dict[str, Any]], checkpoint: str | None, done: int
     ) -> list[dict[str, Any]]:
-        write, find_missing = queries
-
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-            written = tx.run(write, rows=rows).single(strict=True)[0]
+            if statements.create_src:
+                tx.run(statements.create_src, ids=list(dict.fromkeys(r["src"] for r in rows))).consume()
+            if statements.create_dst:
+                tx.run(statements.create_dst, ids=list(dict.fromkeys(r["dst"] for r in rows))).consume()
+            written = tx.run(statements.write, rows=rows).single(strict=True)[0]
             missing = []
-            if find_missing and written < len(rows):
-                missing = [record.data() for record in tx.run(find_missing, rows=rows)]
+            if statements.find_missing and written < len(rows):
+                missing = [record.data() for record in tx.run(statements.find_missing, rows=rows)]
             if checkpoint:
                 tx.run(_CHECKPOINT_SET, key=checkpoint, rows=done).consume()
             return missing

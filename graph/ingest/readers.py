@@ -21,7 +21,8 @@ class InputError(ValueError):
     """A whole file cannot be read (missing, unknown format, bad header)."""
 
 
-def _lines(path: Path, encoding: str) -> Iterator[str]:
+def text_lines(path: Path, encoding: str) -> Iterator[str]:
+    """Returns the file's lines lazily; undecodable UTF-8 bytes become lone surrogates, not an error."""
     # surrogateescape keeps undecodable bytes visible per field instead of failing the whole file.
     errors = "surrogateescape" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else "strict"
     with path.open("r", encoding=encoding, errors=errors, newline="") as fh:
@@ -57,7 +58,7 @@ def read_csv(
     if not path.exists():
         raise InputError(f"{path}: no such file")
     source = str(path)
-    reader = csv.reader(_lines(path, encoding), delimiter=delimiter, strict=True)
+    reader = csv.reader(text_lines(path, encoding), delimiter=delimiter, strict=True)
     if columns is None:
         try:
             header = next(reader)
@@ -109,7 +110,7 @@ def read_whitespace(
         raise InputError(f"{path}: no such file")
     source = str(path)
     required = len(columns) - optional
-    for number, text in enumerate(_lines(path, encoding), start=1):
+    for number, text in enumerate(text_lines(path, encoding), start=1):
         tokens = text.split()
         if not tokens:
             continue
@@ -145,7 +146,7 @@ def read_jsonl(path: Path, columns: Sequence[str], *, encoding: str = "utf-8") -
     """
     source = str(path)
     allowed = set(columns)
-    for number, text in enumerate(_lines(path, encoding), start=1):
+    for number, text in enumerate(text_lines(path, encoding), start=1):
         if not text.strip():
             continue
         if _has_undecodable(text):

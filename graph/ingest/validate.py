@@ -116,16 +116,19 @@ class Validator:
         self.duplicates = 0
         self._seen: dict[Any, tuple[int, tuple[int, ...]]] = {}
         self._prop_fields = [f for f in kind.fields if not (isinstance(kind, NodeKind) and f.name == kind.key)]
+        key = kind.key if isinstance(kind, NodeKind) else "src"
+        self._key_field = Field(key, FieldType.ID, True)
+        self._dst_field = Field("dst", FieldType.ID, True)
 
     def check(self, row: RawRow) -> NodeRecord | RelRecord | Reject | None:
         """Returns the typed record, a reject naming the field, or None for an exact duplicate."""
         try:
             if isinstance(self.kind, NodeKind):
-                key = parse_value(Field(self.kind.key, FieldType.ID, True), row.fields.get(self.kind.key))
+                key = parse_value(self._key_field, row.fields.get(self.kind.key))
                 ident: Any = key
             else:
-                src = parse_value(Field("src", FieldType.ID, True), row.fields.get("src"))
-                dst = parse_value(Field("dst", FieldType.ID, True), row.fields.get("dst"))
+                src = parse_value(self._key_field, row.fields.get("src"))
+                dst = parse_value(self._dst_field, row.fields.get("dst"))
         except FieldError as exc:
             field = self.kind.key if isinstance(self.kind, NodeKind) else ("src" if not (row.fields.get("src") or "").strip() else "dst")
             return Reject(row.source, row.line, field, str(exc))
@@ -142,27 +145,29 @@ class Validator:
                 return Reject(row.source, row.line, "dst", f"self-loop not allowed for {self.kind.rel_type}")
             merge = props.pop(self.kind.merge_on, self.default_merge) if self.kind.merge_on else None
             ident = (src, dst, merge)
-        conflict = self._remember(ident, row.line, props)
-        if conflict is not None:
-            return Reject(row.source, row.line, conflict[0], f"duplicate of line {conflict[1]} with a different value")
-        if conflict is None and ident in self._seen and self._seen[ident][0] != row.line:
+        seen = self._remember(ident, row.line, props)
+        if seen == "repeat":
             self.duplicates += 1
             return None
+        if seen != "new":
+            field_name, first_line = seen
+            return Reject(row.source, row.line, field_name, f"duplicate of line {first_line} with a different value")
         if isinstance(self.kind, NodeKind):
             return NodeRecord(row.source, row.line, key, props)
         return RelRecord(row.source, row.line, src, dst, merge, props)
 
-    def _remember(self, ident: Any, line: int, props: dict[str, Any]) -> tuple[str, int] | None:
+    def _remember(self, ident: Any, line: int, props: dict[str, Any]) -> str | tuple[str, int]:
+        """Returns ``"new"``, ``"repeat"`` (same values) or ``(field, first_line)`` of the first disagreeing field."""
         signature = tuple(hash(repr(props.get(f.name))) for f in self._prop_fields)
         previous = self._seen.get(ident)
         if previous is None:
             self._seen[ident] = (line, signature)
-            return None
+            return "new"
         first_line, first_signature = previous
         for field, old, new in zip(self._prop_fields, first_signature, signature):
             if old != new:
                 return field.name, first_line
-        return None
+        return "repeat"
 
 
 def valid_records(

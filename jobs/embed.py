@@ -1,0 +1,166 @@
+"""The embed job: text vectors of posts and user profiles as Neo4j vector properties, incrementally.
+
+Each node keeps ``embedding`` (a vector property written with
+``db.create.setNodeVectorProperty``), ``embedding_model`` and ``embedding_hash``;
+the hash covers the model's name and the text, so a rerun embeds only new or
+changed texts and a change of model re-embeds everything.  Cosine vector
+indexes ``post_embedding`` and ``user_embedding`` serve "similar posts" and
+"similar users" through ``db.index.vector.queryNodes``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graph.store import GraphStore
+from text.embeddings import Encoder, text_hash
+from text.profiles import combine, tags_sentence
+
+log = logging.getLogger(__name__)
+
+VECTOR_INDEXES = {"Post": "post_embedding", "User": "user_embedding"}
+
+
+@dataclass
+class EmbedSummary:
+    """What a run of the embed job did."""
+
+    model: str
+    posts_embedded: int = 0
+    posts_unchanged: int = 0
+    posts_without_text: int = 0
+    users_embedded: int = 0
+    users_unchanged: int = 0
+    users_without_text: int = 0
+
+
+def ensure_vector_indexes(store: GraphStore, dim: int) -> None:
+    """Creates the cosine vector indexes for ``dim``-d vectors, replacing ones built for another dimension."""
+    existing = {
+        row["name"]: row["options"]
+        for row in store.read("SHOW VECTOR INDEXES YIELD name, options RETURN name, options")
+    }
+    for label, name in VECTOR_INDEXES.items():
+        options = existing.get(name)
+        if options is not None and options.get("indexConfig", {}).get("vector.dimensions") != dim:
+            store.write(f"DROP INDEX {name}")
+            options = None
+        if options is None:
+            store.write(
+                f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.embedding "
+                "OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}}",
+                {"dim": dim},
+            )
+    store.write("CALL db.awaitIndexes(300)")
+
+
+def _pages(store: GraphStore, query: str, page_size: int) -> Iterator[list[list[Any]]]:
+    after = ""
+    while True:
+        _, rows = store.read_columns(query, {"after": after, "page": page_size})
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+        if len(rows) < page_size:
+            return
+
+
+POSTS_PAGE = (
+    "MATCH (p:Post) WHERE p.id > $after WITH p ORDER BY p.id LIMIT $page "
+    "RETURN p.id, p.text, p.embedding_hash"
+)
+USERS_PAGE = (
+    "MATCH (u:User) WHERE u.id > $after WITH u ORDER BY u.id LIMIT $page "
+    "RETURN u.id, u.bio, u.embedding_hash, "
+    "[(u)-[t:TAGGED]->(g:Tag) | [g.name, t.weight]] AS tags, "
+    "[(u)-[:POSTED]->(p:Post) WHERE p.embedding_hash IS NOT NULL | p.embedding_hash] AS post_hashes"
+)
+POST_VECTORS = (
+    "UNWIND $ids AS id MATCH (u:User {id: id})-[:POSTED]->(p:Post) WHERE p.embedding IS NOT NULL "
+    "RETURN id, collect(p.embedding) AS vectors"
+)
+WRITE_VECTORS = (
+    "UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
+    "CALL db.create.setNodeVectorProperty(n, 'embedding', row.vector) "
+    "SET n.embedding_hash = row.hash, n.embedding_model = $model"
+)
+
+
+def embed_posts(
+    store: GraphStore, encoder: Encoder, summary: EmbedSummary, page_size: int, on_progress: Callable[[int], None]
+) -> None:
+    """Embeds every post whose text or model changed since its vector was written."""
+    for rows in _pages(store, POSTS_PAGE, page_size):
+        todo = []
+        for post_id, text, stored in rows:
+            if text is None or not str(text).strip():
+                summary.posts_without_text += 1
+                continue
+            digest = text_hash(encoder.name, text)
+            if digest == stored:
+                summary.posts_unchanged += 1
+            else:
+                todo.append((post_id, text, digest))
+        if todo:
+            vectors = encoder.encode([t for _, t, _ in todo])
+            payload = [{"id": i, "vector": v.tolist(), "hash": h} for (i, _, h), v in zip(todo, vectors)]
+            store.write(WRITE_VECTORS.format(label="Post"), {"rows": payload, "model": encoder.name})
+            summary.posts_embedded += len(todo)
+        on_progress(len(rows))
+
+
+def embed_users(
+    store: GraphStore, encoder: Encoder, summary: EmbedSummary, page_size: int, on_progress: Callable[[int], None]
+) -> None:
+    """Embeds every user whose bio, tags, own posts or model changed (see :mod:`text.profiles`)."""
+    for rows in _pages(store, USERS_PAGE, page_size):
+        todo = []
+        for user_id, bio, stored, tags, post_hashes in rows:
+            bio_text = bio if bio and str(bio).strip() else ""
+            tag_text = tags_sentence([(name, weight) for name, weight in tags])
+            if not bio_text and not tag_text and not post_hashes:
+                summary.users_without_text += 1
+                continue
+            digest = text_hash(encoder.name, "\x1f".join([bio_text, tag_text, *sorted(post_hashes)]))
+            if digest == stored:
+                summary.users_unchanged += 1
+            else:
+                todo.append((user_id, bio_text, tag_text, bool(post_hashes), digest))
+        if todo:
+            with_posts = [user_id for user_id, _, _, has_posts, _ in todo if has_posts]
+            post_vectors = {
+                row["id"]: np.asarray(row["vectors"], dtype=np.float32)
+                for row in store.read(POST_VECTORS, {"ids": with_posts})
+            } if with_posts else {}
+            bios = encoder.encode([b for _, b, _, _, _ in todo])
+            tag_vectors = encoder.encode([t for _, _, t, _, _ in todo])
+            payload = []
+            for (user_id, bio_text, tag_text, _, digest), bio_vec, tag_vec in zip(todo, bios, tag_vectors):
+                vector = combine(bio_vec if bio_text else None, post_vectors.get(user_id), tag_vec if tag_text else None)
+                if vector is not None:
+                    payload.append({"id": user_id, "vector": vector.tolist(), "hash": digest})
+            store.write(WRITE_VECTORS.format(label="User"), {"rows": payload, "model": encoder.name})
+            summary.users_embedded += len(payload)
+        on_progress(len(rows))
+
+
+def run_embed(
+    store: GraphStore, encoder: Encoder, page_size: int = 2_000, on_progress: Callable[[int], None] | None = None
+) -> EmbedSummary:
+    """Runs the embed job: vector indexes, then posts, then users (whose profiles use the post vectors).
+
+    Returns:
+        Counts of embedded, unchanged and text-less posts and users.
+    """
+    progress = on_progress or (lambda n: None)
+    summary = EmbedSummary(encoder.name)
+    ensure_vector_indexes(store, encoder.dim)
+    embed_posts(store, encoder, summary, page_size, progress)
+    embed_users(store, encoder, summary, page_size, progress)
+    return summary

@@ -1,0 +1,70 @@
+"""Sentence embeddings of posts and profiles: L2-normalised float32 vectors from a packaged model."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from text.models import PackagedModel, packaged_model
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 4_000
+"""Texts are cut to this many characters before tokenisation; the model reads 256 tokens at most anyway."""
+
+
+def resolve_device(device: str) -> str:
+    """Returns ``cuda`` when ``device`` is ``auto`` and a GPU is present, ``cpu`` for ``auto`` otherwise, else ``device``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def text_hash(model: str, text: str) -> str:
+    """Returns the content hash stored beside a vector: it changes when the text or the model changes."""
+    return hashlib.sha1(f"{model}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Encoder:
+    """Encodes texts with a packaged sentence-transformers model.
+
+    Args:
+        model: a name from :data:`text.models.MODELS`.
+        device: ``cpu``, ``cuda`` or ``auto``.
+        batch_size: texts per forward pass.
+    """
+
+    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto", batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.spec: PackagedModel = packaged_model(model)
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(self.spec.path()), device=self.device)
+        log.info("text model %s (%d-d) on %s", self.spec.name, self.spec.dim, self.device)
+
+    @property
+    def name(self) -> str:
+        """Returns the model's configured name (stored with every vector)."""
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        """Returns the embedding dimension."""
+        return self.spec.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Returns ``[len(texts), dim]`` float32 unit vectors; blank texts get zero vectors."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        keep = [i for i, t in enumerate(texts) if t and t.strip()]
+        if keep:
+            clipped = [texts[i][:MAX_CHARS] for i in keep]
+            vectors = self.model.encode(
+                clipped, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            out[keep] = vectors.astype(np.float32)
+        return out

