@@ -1,4 +1,4 @@
-"""``python -m bench [ingest] [snapshot]``: run benchmarks and print Markdown tables."""
+"""``python -m bench [ingest] [snapshot] [embed]``: run benchmarks and print Markdown tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bench import ingest, snapshot
+from bench import embed, ingest, snapshot
 from bench.harness import SHARED, bench_store, fresh, machine
 from bench.ingest import transactional
 
@@ -31,13 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         0.
     """
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="*", metavar="{ingest,snapshot}", help="default: both")
+    parser.add_argument("which", nargs="*", metavar="{ingest,snapshot,embed}", help="default: all three")
     parser.add_argument("--datasets", nargs="+", default=["lastfm", "gowalla"], choices=["lastfm", "gowalla"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10_000, 2_000, 50_000])
     args = parser.parse_args(argv)
-    which = args.which or ["ingest", "snapshot"]
-    if set(which) - {"ingest", "snapshot"}:
-        parser.error(f"unknown benchmark in {which}; choose ingest and/or snapshot")
+    which = args.which or ["ingest", "snapshot", "embed"]
+    if set(which) - {"ingest", "snapshot", "embed"}:
+        parser.error(f"unknown benchmark in {which}; choose from ingest, snapshot, embed")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     print(f"machine: {machine()}\ndata: {SHARED}\n")
@@ -51,4 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             transactional(store, "gowalla", args.batch_sizes[0])
             print("\n## Snapshot read, gowalla train (User, Post, INTERACTED with weight)\n")
             print(table(snapshot.run(store), ["reader", "edges", "seconds", "rate", "speedup"]))
+        if "embed" in which:
+            print("\n## Embedding, synthetic network of 2,000 users (texts/s, CPU)\n")
+            print(table(embed.run(store), ["path", "texts", "seconds", "rate", "ratio"]))
     return 0

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from graph.schema import check_label
 from graph.store import GraphStore
 from text.embeddings import Encoder, text_hash
 from text.profiles import combine, tags_sentence
@@ -92,8 +94,45 @@ WRITE_VECTORS = (
 )
 
 
+class VectorWriter:
+    """Writes vector batches on one background thread, so the model keeps encoding meanwhile.
+
+    Batches are written in submission order; :meth:`flush` waits for all of them
+    and re-raises the first failure.
+    """
+
+    def __init__(self, store: GraphStore, model: str) -> None:
+        self.store = store
+        self.model = model
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vector-writer")
+        self._pending: list[Future] = []
+
+    def write(self, label: str, payload: list[dict[str, Any]]) -> None:
+        """Queues ``payload`` (``{id, vector, hash}`` rows) for nodes of ``label``."""
+        query = WRITE_VECTORS.format(label=check_label(label))
+        self._pending.append(self._pool.submit(self.store.write, query, {"rows": payload, "model": self.model}))
+
+    def flush(self) -> None:
+        """Waits for every queued write."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
+
+    def close(self) -> None:
+        """Flushes and stops the thread."""
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 def embed_posts(
-    store: GraphStore, encoder: Encoder, summary: EmbedSummary, page_size: int, on_progress: Callable[[int], None]
+    store: GraphStore,
+    encoder: Encoder,
+    writer: VectorWriter,
+    summary: EmbedSummary,
+    page_size: int,
+    on_progress: Callable[[int], None],
 ) -> None:
     """Embeds every post whose text or model changed since its vector was written."""
     for rows in _pages(store, POSTS_PAGE, page_size):
@@ -110,13 +149,18 @@ def embed_posts(
         if todo:
             vectors = encoder.encode([t for _, t, _ in todo])
             payload = [{"id": i, "vector": v.tolist(), "hash": h} for (i, _, h), v in zip(todo, vectors)]
-            store.write(WRITE_VECTORS.format(label="Post"), {"rows": payload, "model": encoder.name})
+            writer.write("Post", payload)
             summary.posts_embedded += len(todo)
         on_progress(len(rows))
 
 
 def embed_users(
-    store: GraphStore, encoder: Encoder, summary: EmbedSummary, page_size: int, on_progress: Callable[[int], None]
+    store: GraphStore,
+    encoder: Encoder,
+    writer: VectorWriter,
+    summary: EmbedSummary,
+    page_size: int,
+    on_progress: Callable[[int], None],
 ) -> None:
     """Embeds every user whose bio, tags, own posts or model changed (see :mod:`text.profiles`)."""
     for rows in _pages(store, USERS_PAGE, page_size):
@@ -138,20 +182,20 @@ def embed_users(
                 row["id"]: np.asarray(row["vectors"], dtype=np.float32)
                 for row in store.read(POST_VECTORS, {"ids": with_posts})
             } if with_posts else {}
-            bios = encoder.encode([b for _, b, _, _, _ in todo])
-            tag_vectors = encoder.encode([t for _, _, t, _, _ in todo])
+            both = encoder.encode([b for _, b, _, _, _ in todo] + [t for _, _, t, _, _ in todo])
+            bios, tag_vectors = both[: len(todo)], both[len(todo) :]
             payload = []
             for (user_id, bio_text, tag_text, _, digest), bio_vec, tag_vec in zip(todo, bios, tag_vectors):
                 vector = combine(bio_vec if bio_text else None, post_vectors.get(user_id), tag_vec if tag_text else None)
                 if vector is not None:
                     payload.append({"id": user_id, "vector": vector.tolist(), "hash": digest})
-            store.write(WRITE_VECTORS.format(label="User"), {"rows": payload, "model": encoder.name})
+            writer.write("User", payload)
             summary.users_embedded += len(payload)
         on_progress(len(rows))
 
 
 def run_embed(
-    store: GraphStore, encoder: Encoder, page_size: int = 2_000, on_progress: Callable[[int], None] | None = None
+    store: GraphStore, encoder: Encoder, page_size: int = 5_000, on_progress: Callable[[int], None] | None = None
 ) -> EmbedSummary:
     """Runs the embed job: vector indexes, then posts, then users (whose profiles use the post vectors).
 
@@ -161,6 +205,12 @@ def run_embed(
     progress = on_progress or (lambda n: None)
     summary = EmbedSummary(encoder.name)
     ensure_vector_indexes(store, encoder.dim)
-    embed_posts(store, encoder, summary, page_size, progress)
-    embed_users(store, encoder, summary, page_size, progress)
+    writer = VectorWriter(store, encoder.name)
+    try:
+        embed_posts(store, encoder, writer, summary, page_size, progress)
+        # Profiles average the post vectors, so every post write must land first.
+        writer.flush()
+        embed_users(store, encoder, writer, summary, page_size, progress)
+    finally:
+        writer.close()
     return summary
