@@ -35,7 +35,9 @@ def dump(store: GraphStore) -> tuple[list, list]:
     rels = store.read(
         "MATCH (a)-[r]->(b) RETURN type(r) AS t, coalesce(a.id, a.name) AS a, coalesce(b.id, b.name) AS b, properties(r) AS p"
     )
-    key = lambda row: repr(sorted(row.items(), key=str))  # noqa: E731
+    def key(row: dict) -> str:
+        return repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else v) for k, v in row.items()))
+
     return sorted(map(key, nodes)), sorted(map(key, rels))
 
 
