@@ -57,6 +57,9 @@ class ServerStatus:
 
 
 def _pom(version: str, with_gds: bool) -> str:
+    # For the plugin, the server's own artifacts are "provided": Maven then leaves every jar
+    # the server already has out of the plugin's runtime set, so no library is loaded twice.
+    scope = "<scope>provided</scope>" if with_gds else ""
     gds = (
         "<dependency><groupId>org.neo4j.gds</groupId><artifactId>opengds-extension</artifactId>"
         f"<version>{OPENGDS_VERSION}</version></dependency>"
@@ -68,16 +71,12 @@ def _pom(version: str, with_gds: bool) -> str:
   <groupId>sociograph.local</groupId><artifactId>neo4j-fetch</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.neo4j.app</groupId><artifactId>neo4j-server</artifactId><version>{version}</version></dependency>
-    <dependency><groupId>org.neo4j</groupId><artifactId>neo4j</artifactId><version>{version}</version></dependency>
+    <dependency><groupId>org.neo4j.app</groupId><artifactId>neo4j-server</artifactId><version>{version}</version>{scope}</dependency>
+    <dependency><groupId>org.neo4j</groupId><artifactId>neo4j</artifactId><version>{version}</version>{scope}</dependency>
     {gds}
   </dependencies>
 </project>
 """
-
-
-def _artifact_name(jar: str) -> str:
-    return re.sub(r"-\d[^-]*(-[A-Za-z0-9.]+)*\.jar$", "", jar)
 
 
 def _sha256(path: Path) -> str:
@@ -192,13 +191,9 @@ class LocalNeo4j:
             output = proc.stdout + proc.stderr
             raise ServerError(f"{_maven_failure_cause(output)}: {output.strip()[-600:]}")
         if with_gds:
-            # OpenGDS is many jars; the ones the server already carries stay out of plugins/
-            # so that one library is never on the class path in two versions.
-            present = {_artifact_name(jar.name) for jar in lib.glob("*.jar")}
             self.plugins_dir.mkdir(parents=True, exist_ok=True)
             for jar in staging.glob("*.jar"):
-                if _artifact_name(jar.name) not in present:
-                    shutil.copy2(jar, self.plugins_dir / jar.name)
+                shutil.copy2(jar, self.plugins_dir / jar.name)
             shutil.rmtree(work, ignore_errors=True)
             return
         manifest = {jar.name: _sha256(jar) for jar in sorted(staging.glob("*.jar"))}
