@@ -256,7 +256,9 @@ class LocalNeo4j:
             *JAVA_OPENS,
             f"-Xmx{heap}",
             "-cp",
-            f"{s.lib_dir}/*",
+            # The neo4j launcher puts plugins on the class path too: kernel extensions such as
+            # OpenGDS's are found there by the service loader, not by the procedure loader.
+            f"{s.lib_dir}/*:{self.plugins_dir}/*",
             f"-Dbasedir={s.home_dir}",
             main_class,
             *args,

@@ -128,3 +128,32 @@ def test_cypher_command_formats_and_is_read_only(settings: Settings, store: Grap
     write = cli(settings, "cypher", "CREATE (:User {id: 'intruder'})")
     assert write.returncode != 0
     assert store.node_count("User") == 3
+
+
+@local_only
+def test_with_gds_runs_opengds_louvain(settings: Settings, tmp_path: Path) -> None:
+    server = _other_server(settings, tmp_path, bolt_port=_free_port())
+    server.start(with_gds=True)
+    try:
+        gds_settings = dataclasses.replace(settings, server=server.settings)
+        with GraphStore.from_settings(gds_settings) as store:
+            assert store.read("RETURN gds.version() AS v")[0]["v"].startswith("2.13")
+            store.write(
+                "UNWIND range(0, 11) AS i CREATE (:User {id: 'u' + toString(i), group: i / 6})"
+            )
+            store.write(
+                "MATCH (a:User), (b:User) WHERE a.group = b.group AND a.id < b.id CREATE (a)-[:FOLLOWS]->(b)"
+            )
+            store.write("MATCH (a:User {id: 'u0'}), (b:User {id: 'u6'}) CREATE (a)-[:FOLLOWS]->(b)")
+            store.write("CALL gds.graph.project('g', 'User', {FOLLOWS: {orientation: 'UNDIRECTED'}})")
+            rows = store.read(
+                "CALL gds.louvain.stream('g') YIELD nodeId, communityId "
+                "RETURN gds.util.asNode(nodeId).group AS group, communityId"
+            )
+        by_group: dict[int, set[int]] = {}
+        for row in rows:
+            by_group.setdefault(row["group"], set()).add(row["communityId"])
+        assert all(len(c) == 1 for c in by_group.values())
+        assert by_group[0] != by_group[1]
+    finally:
+        server.stop()
