@@ -137,3 +137,29 @@ def test_profile_combination_rules() -> None:
     assert tags_sentence([("jazz", 1.0), ("vinyl", 3.0), ("blues", 1.0)]) == "Interests: vinyl, blues, jazz"
     assert tags_sentence([]) == ""
     assert text_hash("model-a", "x") != text_hash("model-b", "x")
+
+
+def test_multilingual_model_serves_chinese_and_a_model_change_reembeds_everything(
+    store: GraphStore, encoder: Encoder
+) -> None:
+    posts = {
+        "zh-hike": "周末去山里徒步，风景太美了",
+        "zh-hike-2": "今天爬山看日出，拍了很多照片",
+        "zh-stock": "股市今天大跌，投资者非常担心",
+        "en-hike": "A long hike along the mountain ridge at sunrise",
+        "en-stock": "Stocks fell sharply today and investors are worried",
+    }
+    store.write("UNWIND $rows AS r CREATE (:Post {id: r.id, text: r.text})", {"rows": [{"id": k, "text": v} for k, v in posts.items()]})
+    first = run_embed(store, encoder)
+    assert first.posts_embedded == len(posts)
+    multilingual = Encoder("use-multilingual-v3", batch_size=32)
+    switched = run_embed(store, multilingual)
+    assert switched.posts_embedded == len(posts) and switched.posts_unchanged == 0
+    dims = store.read("SHOW VECTOR INDEXES YIELD name, options WHERE name = 'post_embedding' RETURN options")
+    assert dims[0]["options"]["indexConfig"]["vector.dimensions"] == 512
+    models = store.read("MATCH (p:Post) RETURN collect(DISTINCT p.embedding_model) AS m")[0]["m"]
+    assert models == ["use-multilingual-v3"]
+    query = load_query("similar_posts")
+    nearest = [r["post"] for r in store.read(query, {"post": "zh-hike", "k": 2})]
+    assert set(nearest) <= {"zh-hike-2", "en-hike"}
+    assert store.read(query, {"post": "en-stock", "k": 1})[0]["post"] == "zh-stock"

