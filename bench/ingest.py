@@ -70,26 +70,23 @@ def run(server: LocalNeo4j, store: GraphStore, datasets: list[str], batch_sizes:
         One row per measurement: dataset, path, relationships, seconds, rate, ratio to neo4j-admin.
     """
     rows: list[dict[str, Any]] = []
+
+    def record(dataset: str, path: str, rels: int, seconds: float) -> None:
+        rows.append(dict(dataset=dataset, path=path, rels=rels, seconds=seconds, rate=rels / seconds))
+        log.info("%s", rows[-1])
+
     for dataset in datasets:
         work = Path(tempfile.mkdtemp(prefix=f"bench-{dataset}-"))
         try:
-            rels, secs = admin_ceiling(server, dataset, work / "admin")
-            ceiling = rels / secs
-            rows.append(dict(dataset=dataset, path="neo4j-admin import (ceiling)", rels=rels, seconds=secs, rate=ceiling))
-            log.info("%s", rows[-1])
+            record(dataset, "neo4j-admin import (ceiling)", *admin_ceiling(server, dataset, work / "admin"))
+            ceiling = rows[-1]["rate"]
             fresh(store)
-            rels, secs = bulk(server, store, dataset, work / "bulk")
-            rows.append(dict(dataset=dataset, path="sociograph --bulk", rels=rels, seconds=secs, rate=rels / secs))
-            log.info("%s", rows[-1])
+            record(dataset, "sociograph --bulk", *bulk(server, store, dataset, work / "bulk"))
             if dataset == "gowalla":
-                rels, secs = transactional(store, dataset, batch_sizes[0], gowalla_split="test")
-                rows.append(dict(dataset=dataset, path="incremental (test split onto train)", rels=rels, seconds=secs, rate=rels / secs))
-                log.info("%s", rows[-1])
+                record(dataset, "incremental (test split onto train)", *transactional(store, dataset, batch_sizes[0], gowalla_split="test"))
             for size in batch_sizes:
                 fresh(store)
-                rels, secs = transactional(store, dataset, size)
-                rows.append(dict(dataset=dataset, path=f"transactional, batch {size:,}", rels=rels, seconds=secs, rate=rels / secs))
-                log.info("%s", rows[-1])
+                record(dataset, f"transactional, batch {size:,}", *transactional(store, dataset, size))
             for row in rows:
                 if row["dataset"] == dataset:
                     row["vs_admin"] = row["rate"] / ceiling

@@ -38,12 +38,10 @@ def run(store: GraphStore, repeats: int = 3) -> list[dict[str, Any]]:
     Returns:
         One row per reader: edges, best seconds, edges/s, speed-up over the naive loop.
     """
-    best: dict[str, tuple[int, float]] = {}
-    for _ in range(repeats):
-        edges, secs = timed(lambda: naive(store))
-        best["naive per-record loop"] = min(best.get("naive per-record loop", (edges, secs)), (edges, secs), key=lambda t: t[1])
-        snap, secs = timed(lambda: read_snapshot(store, PROJECTION))
-        edges = snap.data["User", "INTERACTED", "Post"].edge_index.shape[1]
-        best["graph.snapshot (paged columns)"] = min(best.get("graph.snapshot (paged columns)", (edges, secs)), (edges, secs), key=lambda t: t[1])
+    def edges_read() -> int:
+        return read_snapshot(store, PROJECTION).data["User", "INTERACTED", "Post"].edge_index.shape[1]
+
+    readers = {"naive per-record loop": lambda: naive(store), "graph.snapshot (paged columns)": edges_read}
+    best = {name: min((timed(reader) for _ in range(repeats)), key=lambda t: t[1]) for name, reader in readers.items()}
     base = best["naive per-record loop"][1]
     return [dict(reader=name, edges=e, seconds=s, rate=e / s, speedup=base / s) for name, (e, s) in best.items()]

@@ -15,6 +15,7 @@ import neo4j
 from neo4j import GraphDatabase
 
 from graph.config import ConnectionSettings, Settings
+from graph.schema import check_label, check_relationship_type
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,10 @@ class GraphStore:
 
     def node_count(self, label: str) -> int:
         """Returns the number of nodes with ``label`` (checked against the schema allow-list)."""
-        from graph.schema import check_label
-
         return self.read(f"MATCH (n:{check_label(label)}) RETURN count(n) AS n")[0]["n"]
 
     def relationship_count(self, rel_type: str) -> int:
         """Returns the number of relationships of ``rel_type`` (checked against the allow-list)."""
-        from graph.schema import check_relationship_type
-
         return self.read(f"MATCH ()-[r:{check_relationship_type(rel_type)}]->() RETURN count(r) AS n")[0]["n"]
 
     def wipe(self) -> None:

@@ -126,16 +126,22 @@ class VectorWriter:
             self._pool.shutdown(wait=True)
 
 
-def embed_posts(
-    store: GraphStore,
-    encoder: Encoder,
-    writer: VectorWriter,
-    summary: EmbedSummary,
-    page_size: int,
-    on_progress: Callable[[int], None],
-) -> None:
+@dataclass
+class EmbedRun:
+    """What one run of the job works with: where to read, how to encode, where to write, what to count."""
+
+    store: GraphStore
+    encoder: Encoder
+    writer: VectorWriter
+    summary: EmbedSummary
+    page_size: int
+    on_progress: Callable[[int], None]
+
+
+def embed_posts(run: EmbedRun) -> None:
     """Embeds every post whose text or model changed since its vector was written."""
-    for rows in _pages(store, POSTS_PAGE, page_size):
+    store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
+    for rows in _pages(store, POSTS_PAGE, run.page_size):
         todo = []
         for post_id, text, stored in rows:
             if text is None or not str(text).strip():
@@ -154,16 +160,10 @@ def embed_posts(
         on_progress(len(rows))
 
 
-def embed_users(
-    store: GraphStore,
-    encoder: Encoder,
-    writer: VectorWriter,
-    summary: EmbedSummary,
-    page_size: int,
-    on_progress: Callable[[int], None],
-) -> None:
+def embed_users(run: EmbedRun) -> None:
     """Embeds every user whose bio, tags, own posts or model changed (see :mod:`text.profiles`)."""
-    for rows in _pages(store, USERS_PAGE, page_size):
+    store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
+    for rows in _pages(store, USERS_PAGE, run.page_size):
         todo = []
         for user_id, bio, stored, tags, post_hashes in rows:
             bio_text = bio if bio and str(bio).strip() else ""
@@ -206,11 +206,12 @@ def run_embed(
     summary = EmbedSummary(encoder.name)
     ensure_vector_indexes(store, encoder.dim)
     writer = VectorWriter(store, encoder.name)
+    run = EmbedRun(store, encoder, writer, summary, page_size, progress)
     try:
-        embed_posts(store, encoder, writer, summary, page_size, progress)
+        embed_posts(run)
         # Profiles average the post vectors, so every post write must land first.
         writer.flush()
-        embed_users(store, encoder, writer, summary, page_size, progress)
+        embed_users(run)
     finally:
         writer.close()
     return summary

@@ -27,17 +27,7 @@ from graph.synthetic import (
 N_USERS = 2000
 SEED = 7
 
-FIELDS = (
-    "users",
-    "posts",
-    "follows",
-    "posted",
-    "interacted",
-    "reply_to",
-    "post_tagged",
-    "user_tagged",
-    "communities",
-)
+FIELDS = (*KINDS, "communities")
 COLUMNS = {
     "users": ["id", "name", "bio", "opt_out"],
     "posts": ["id", "text", "created_at", "lang"],
