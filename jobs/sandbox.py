@@ -1,0 +1,59 @@
+"""A throwaway Neo4j of its own for evaluations, so an evaluation never touches the user's graph.
+
+The server is the project's :class:`graph.server.LocalNeo4j` with a temporary data
+directory and a free loopback port; it is stopped and its directory removed on exit,
+even when the evaluation fails.  ``NEO4J_URI`` is deliberately ignored here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from graph.config import ConnectionSettings, Settings
+from graph.schema import ensure_schema
+from graph.server import LocalNeo4j
+from graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def throwaway_store(settings: Settings, with_gds: bool = False) -> Iterator[GraphStore]:
+    """Starts an empty Neo4j in a temporary directory and yields a store connected to it, schema in place.
+
+    Returns:
+        A context manager yielding the :class:`GraphStore`; the server is stopped and deleted afterwards.
+    """
+    state = Path(tempfile.mkdtemp(prefix="sociograph-eval-"))
+    server_settings = dataclasses.replace(settings.server, state_dir=state, bolt_port=free_port())
+    server = LocalNeo4j(server_settings)
+    try:
+        server.start(with_gds=with_gds)
+        log.info("throwaway Neo4j at %s (data in %s)", server_settings.bolt_uri, state)
+        connection = ConnectionSettings(
+            uri=server_settings.bolt_uri,
+            user="neo4j",
+            password=server_settings.password_file.read_text().strip(),
+            database=None,
+            external=False,
+        )
+        with GraphStore(connection, batch_size=settings.batch_size) as store:
+            ensure_schema(store)
+            yield store
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
