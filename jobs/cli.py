@@ -62,6 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", choices=["auto", "cpu", "cuda"])
     embed.add_argument("--batch-size", type=int, help="texts per forward pass")
 
+    for job, what in (
+        ("communities", "detect communities with a GNN over structure and text; write Community and IN_COMMUNITY"),
+        ("friends", "suggest friends with GNN link prediction; write SUGGESTED_FRIEND with reasons"),
+    ):
+        parser_job = sub.add_parser(job, help=what)
+        parser_job.add_argument("--seed", type=int, default=0)
+        parser_job.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+        parser_job.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+        if job == "friends":
+            parser_job.add_argument("--k", type=int, default=20, help="suggestions per user")
+
+    evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
+    targets = evaluate.add_subparsers(dest="target", required=True)
+    ev_comm = targets.add_parser("communities", help="NMI and modularity against ground truth, with Louvain baselines")
+    ev_comm.add_argument("--dataset", choices=["email-eu-core", "synthetic"])
+    ev_comm.add_argument("--path", type=Path, help="folder of the public dataset")
+    ev_comm.add_argument("--edges", type=Path, help="a 'src dst' edge list")
+    ev_comm.add_argument("--labels", type=Path, help="ground truth as 'node community' lines")
+    ev_comm.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
+    ev_comm.add_argument("--with-gds", action="store_true", help="also compare with OpenGDS Louvain and Leiden")
+    ev_comm.add_argument("--seed", type=int, default=0)
+    ev_fr = targets.add_parser("friends", help="hide 10%% of friendships; Recall@20 and Hits@20 against Adamic-Adar and common neighbours")
+    ev_fr.add_argument("--dataset", choices=["lastfm", "synthetic"])
+    ev_fr.add_argument("--path", type=Path, help="folder of the public dataset")
+    ev_fr.add_argument("--edges", type=Path, help="a 'src dst' edge list")
+    ev_fr.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
+    ev_fr.add_argument("--seed", type=int, default=0)
+    ev_fr.add_argument("--epochs", type=int)
+
     gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=0)
@@ -103,6 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.embed_cmd import run_embed_command
 
             return run_embed_command(settings, args.model, args.device, args.batch_size)
+        if args.command in ("communities", "friends"):
+            from jobs.gnn_cmd import run_job
+
+            return run_job(settings, args)
+        if args.command == "evaluate":
+            from jobs.evaluate_cmd import run_evaluate
+
+            return run_evaluate(settings, args)
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 
