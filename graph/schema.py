@@ -30,6 +30,7 @@ RELATIONSHIP_TYPES: dict[str, tuple[str, str]] = {
     "SUGGESTED_FRIEND": ("User", "User"),
     "RECOMMENDED": ("User", "Post"),
     "IN_COMMUNITY": ("User", "Community"),
+    "SUGGESTED_REPLY": ("Post", "Post"),
 }
 """Each relationship type and the labels of its start and end nodes."""
 
@@ -46,6 +47,7 @@ INDEXES: list[str] = [
     "CREATE INDEX suggested_friend_run IF NOT EXISTS FOR ()-[r:SUGGESTED_FRIEND]-() ON (r.run_id)",
     "CREATE INDEX recommended_run IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.run_id)",
     "CREATE INDEX in_community_run IF NOT EXISTS FOR ()-[r:IN_COMMUNITY]-() ON (r.run_id)",
+    "CREATE INDEX suggested_reply_run IF NOT EXISTS FOR ()-[r:SUGGESTED_REPLY]-() ON (r.run_id)",
 ]
 
 

@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev_fr.add_argument("--seed", type=int, default=0)
     ev_fr.add_argument("--epochs", type=int)
 
+    reply = sub.add_parser("reply", help="suggest replies: print them for one post, or write them for many into the graph")
+    which = reply.add_mutually_exclusive_group(required=True)
+    which.add_argument("--post", help="print the suggestions for this Post.id")
+    which.add_argument("--all", action="store_true", help="write suggestions for every embedded post")
+    which.add_argument("--limit", type=int, help="write suggestions for the first N embedded posts (by id)")
+    reply.add_argument("--k", type=int, default=3, help="suggestions per post (default 3)")
+
     gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
     gen.add_argument("--users", type=int, default=2000)
     gen.add_argument("--seed", type=int, default=0)
@@ -140,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.evaluate_cmd import run_evaluate
 
             return run_evaluate(settings, args)
+        if args.command == "reply":
+            from jobs.reply_cmd import run_reply_command
+
+            return run_reply_command(settings, args.post, args.limit, args.k)
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 

@@ -14,6 +14,8 @@ from jobs.catalogue import QUERIES_DIR, load_query, query_names
 TESTED = {"graph_counts", "popular_posts", "user_profile", "shared_interests"}
 TESTED_WITH_EMBEDDINGS = {"similar_posts", "similar_users"}
 """Exercised in tests/test_embed.py, where the vectors exist."""
+TESTED_WITH_REPLIES = {"suggested_replies"}
+"""Exercised in tests/test_replies.py, where the reply job has run."""
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def run(store: GraphStore, name: str, **params: object) -> list[dict]:
 
 
 def test_every_catalogue_query_is_tested() -> None:
-    assert set(query_names()) == TESTED | TESTED_WITH_EMBEDDINGS, f"add a test for the new files in {QUERIES_DIR}"
+    assert set(query_names()) == TESTED | TESTED_WITH_EMBEDDINGS | TESTED_WITH_REPLIES, f"add a test for the new files in {QUERIES_DIR}"
 
 
 def test_graph_counts(graph: GraphStore) -> None:

@@ -1,0 +1,56 @@
+"""``python -m jobs reply``: print suggested replies to one post, or write them for many into the graph."""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from graph.config import Settings
+from graph.store import GraphStore
+from jobs.reply import Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
+
+
+def _lazy_encoder(settings: Settings, model: str) -> Encode:
+    encoder = None
+
+    def encode(texts: list[str]) -> np.ndarray:
+        # The model is loaded only for a post the embed job has not reached yet.
+        nonlocal encoder
+        if encoder is None:
+            from text.embeddings import Encoder
+
+            encoder = Encoder(model, settings.device, settings.embed_batch_size)
+        return encoder.encode(texts)
+
+    return encode
+
+
+def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int) -> int:
+    """Prints up to ``k`` suggestions for ``post``, or writes suggestions for every embedded post (``limit`` caps).
+
+    Returns:
+        0; 1 when ``post`` is unknown or cannot be embedded.
+    """
+    config = ReplySettings(k=k)
+    with GraphStore.from_settings(settings) as store:
+        if post is not None:
+            encode = _lazy_encoder(settings, embedding_model(store) or settings.embedding_model)
+            found = suggest_replies(store, [post], config, encode)
+            if post not in found:
+                print(f"no post {post!r} with text in the graph")
+                return 1
+            suggestions = found[post]
+            if not suggestions:
+                print(f"no suggestion for {post}: no admissible reply to a similar post")
+            for s in suggestions:
+                print(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}")
+                print(f"   {s.reason}")
+            return 0
+        total = store.read("MATCH (p:Post) WHERE p.embedding IS NOT NULL RETURN count(p) AS n")[0]["n"]
+        with tqdm(total=min(total, limit) if limit else total, unit=" posts", desc="reply", mininterval=0.5) as bar:
+            summary = write_suggestions(store, limit, config, on_progress=bar.update)
+    print(
+        f"run {summary.run_id}: {summary.suggestions:,d} suggestions for {summary.posts_with_suggestions:,d} "
+        f"of {summary.posts:,d} posts ({', '.join(f'{m} {n:,d}' for m, n in sorted(summary.methods.items())) or 'none'})"
+    )
+    return 0
