@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         if job == "friends":
             parser_job.add_argument("--k", type=int, default=20, help="suggestions per user")
 
+    rec = sub.add_parser("recommend", help="recommend posts with LightGCN + text; write RECOMMENDED with reasons")
+    rec.add_argument("--k", type=int, default=20, help="recommendations per user")
+    rec.add_argument("--seed", type=int, default=0)
+    rec.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+    rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+
     evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
     targets = evaluate.add_subparsers(dest="target", required=True)
     ev_comm = targets.add_parser("communities", help="NMI and modularity against ground truth, with Louvain baselines")
@@ -90,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev_fr.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
     ev_fr.add_argument("--seed", type=int, default=0)
     ev_fr.add_argument("--epochs", type=int)
+    ev_rec = targets.add_parser("recommend", help="Recall@20 and NDCG@20 over all posts against popularity; LastFM cold start")
+    ev_rec.add_argument("--dataset", choices=["gowalla", "lastfm"], help="gowalla: the official split; lastfm: cold start")
+    ev_rec.add_argument("--path", type=Path, help="folder of the public dataset")
+    ev_rec.add_argument("--interactions", type=Path, help="a 'user item [weight]' list")
+    ev_rec.add_argument("--test", type=Path, help="held-out 'user item' pairs (default: a seeded 20%% of --interactions)")
+    ev_rec.add_argument("--seed", type=int, default=0)
+    ev_rec.add_argument("--epochs", type=int)
+    ev_rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
 
     reply = sub.add_parser("reply", help="suggest replies: print them for one post, or write them for many into the graph")
     which = reply.add_mutually_exclusive_group(required=True)
@@ -143,6 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.gnn_cmd import run_job
 
             return run_job(settings, args)
+        if args.command == "recommend":
+            from jobs.recommend_cmd import run_recommend_command
+
+            return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device)
+        if args.command == "evaluate" and args.target == "recommend":
+            from jobs.recommend_eval_cmd import run_recommend_evaluation
+
+            return run_recommend_evaluation(settings, args)
         if args.command == "evaluate":
             from jobs.evaluate_cmd import run_evaluate
 
