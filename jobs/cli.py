@@ -104,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev_rec.add_argument("--seed", type=int, default=0)
     ev_rec.add_argument("--epochs", type=int)
     ev_rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    ev_sent = targets.add_parser("sentiment", help="the sentiment classifier and its lexicon baseline on a test split")
+    ev_sent.add_argument("--dataset", choices=["tweeteval", "weibo2018"], required=True)
+    ev_sent.add_argument("--path", type=Path, required=True, help="folder of tweeteval_sentiment or weibo2018_sentiment")
+    ev_sent.add_argument("--limit", type=int, help="only the first N test rows")
+    ev_sent.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ev_reply = targets.add_parser("reply", help="suggested replies on RumourEval 2017 with the real replies hidden")
+    ev_reply.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
+    ev_reply.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
+
+    sent = sub.add_parser("sentiment", help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
+    sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    sent.add_argument("--batch-size", type=int, help="texts per forward pass of the embedding model")
+    sent.add_argument("--page-size", type=int, default=2000, help="posts read and written per page")
 
     reply = sub.add_parser("reply", help="suggest replies: print them for one post, or write them for many into the graph")
     which = reply.add_mutually_exclusive_group(required=True)
@@ -157,6 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.gnn_cmd import run_job
 
             return run_job(settings, args)
+        if args.command == "sentiment":
+            from jobs.sentiment_cmd import run_sentiment_command
+
+            return run_sentiment_command(settings, args.device, args.batch_size, args.page_size)
+        if args.command == "evaluate" and args.target == "sentiment":
+            from jobs.evaluate_sentiment import run_sentiment_evaluation
+
+            return run_sentiment_evaluation(args.dataset, args.path, args.limit, args.device)
+        if args.command == "evaluate" and args.target == "reply":
+            from jobs.reply_eval_cmd import run_reply_evaluation
+
+            return run_reply_evaluation(settings, args.path, args.seed)
         if args.command == "recommend":
             from jobs.recommend_cmd import run_recommend_command
 

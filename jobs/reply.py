@@ -1,8 +1,10 @@
 """The reply job: suggested replies retrieved from the graph, printed for one post or written for many.
 
 For a post, the conversation is the post and its earlier posts through
-``REPLY_TO``.  The ``post_embedding`` vector index finds the posts closest to it;
-their existing replies are the candidates, ranked by :mod:`text.replies`.
+``REPLY_TO``.  The candidates are existing replies found two ways through the
+``post_embedding`` vector index: the replies to the posts closest to the
+conversation, and the replies closest to the post itself.  :mod:`text.replies`
+ranks them.
 
 What is never suggested (decided here, in the candidate query):
 
@@ -64,17 +66,26 @@ RETURN p.id AS id, p.text AS text, p.embedding AS vector, p.sentiment AS sentime
 CANDIDATES = """
 UNWIND $queries AS q
 CALL (q) {
-  CALL db.index.vector.queryNodes('post_embedding', $neighbours, q.context) YIELD node AS s, score
-  WHERE NOT s.id IN q.thread
+  CALL (q) {
+    CALL db.index.vector.queryNodes('post_embedding', $neighbours, q.context) YIELD node AS s
+    MATCH (r:Post)-[:REPLY_TO]->(s)
+    RETURN r, s
+    UNION
+    CALL db.index.vector.queryNodes('post_embedding', $neighbours, q.vector) YIELD node AS r
+    MATCH (r)-[:REPLY_TO]->(s:Post)
+    RETURN r, s
+  }
+  WITH q, r, s
+  WHERE NOT s.id IN q.thread AND NOT r.id IN q.thread
+    AND r.embedding IS NOT NULL AND s.embedding IS NOT NULL AND trim(coalesce(r.text, '')) <> ''
     AND NOT EXISTS { MATCH (sa:User)-[:POSTED]->(s) WHERE sa.opt_out = true }
-  MATCH (r:Post)-[:REPLY_TO]->(s)
-  WHERE NOT r.id IN q.thread AND r.embedding IS NOT NULL AND trim(coalesce(r.text, '')) <> ''
     AND NOT EXISTS {
       MATCH (ra:User)-[:POSTED]->(r)
       WHERE ra.opt_out = true OR ra.id = q.author OR (ra)-[:POSTED]->(s)
     }
-  // Both index and function scores are cosines rescaled to [0, 1]: (1 + cos) / 2.
-  WITH s, r, 2 * score - 1 AS parent_cos, 2 * vector.similarity.cosine(q.vector, r.embedding) - 1 AS reply_cos
+  // vector.similarity.cosine rescales the cosine to [0, 1] as (1 + cos) / 2.
+  WITH s, r, 2 * vector.similarity.cosine(q.context, s.embedding) - 1 AS parent_cos,
+       2 * vector.similarity.cosine(q.vector, r.embedding) - 1 AS reply_cos
   WITH s, r, parent_cos, reply_cos ORDER BY $parent * parent_cos + (1 - $parent) * reply_cos DESC, r.id
   LIMIT $per_post
   RETURN collect({reply: r.id, parent: s.id, text: r.text, parent_cos: parent_cos, reply_cos: reply_cos,

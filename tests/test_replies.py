@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from graph.config import Settings
@@ -21,7 +22,17 @@ from jobs.catalogue import load_query
 from jobs.embed import run_embed
 from jobs.reply import ReplySettings, suggest_replies, write_suggestions
 from text.embeddings import Encoder
-from text.replies import RETRIEVAL, RETRIEVAL_SENTIMENT, Candidate, dedupe_key, draft_text, rank_candidates, tone_fit
+from jobs.reply_eval import Corpus, query_groups, random_picks, score_drafts
+from text.replies import (
+    RETRIEVAL,
+    RETRIEVAL_SENTIMENT,
+    Candidate,
+    context_vector,
+    dedupe_key,
+    draft_text,
+    rank_candidates,
+    tone_fit,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "q-main"
@@ -206,3 +217,28 @@ def test_ranking_rules() -> None:
     assert draft_text("@a @b: hello @c") == "hello @c" and dedupe_key(draft_text("@e @f")) == ""
     assert tone_fit("neutral", 0.9) is None and tone_fit("positive", 1.0) == 1.0 and tone_fit("positive", -1.0) == 0.0
     assert tone_fit("negative", None) == 0.5
+    post, earlier = np.array([1.0, 0.0], dtype=np.float32), np.array([[0.0, 2.0]], dtype=np.float32)
+    np.testing.assert_allclose(context_vector(post, None, 0.5), post)
+    np.testing.assert_allclose(context_vector(post, earlier, 0.5), np.array([2.0, 1.0]) / np.sqrt(5.0), rtol=1e-6)
+
+
+def test_evaluation_scores_hidden_replies_by_cosine_and_stance() -> None:
+    unit = np.eye(3, dtype=np.float32)
+    corpus = Corpus(
+        ids=["a", "a1", "a2", "b", "b1", "b2"],
+        stance={"a": "support", "a1": "deny", "a2": "comment", "b": "support", "b1": "deny", "b2": "query"},
+        thread={"a": "a", "a1": "a", "a2": "a", "b": "b", "b1": "b", "b2": "b"},
+        replies_of={"a": ["a1"], "a1": ["a2"], "b": ["b1", "b2"]},
+        post_vectors={},
+        reply_ids=["a1", "a2", "b1", "b2"],
+        draft_vectors=unit[[0, 1, 0, 2]],
+        row={"a1": 0, "a2": 1, "b1": 2, "b2": 3},
+    )
+    assert query_groups(corpus) == {"sources": ["a", "b"], "replies": ["a1"]}
+    scores = score_drafts(corpus, {"a": ["b1"], "b": ["a2", "a1"]}, ["a", "b"])
+    assert scores["top1_best_cosine"] == 0.5, "a's draft equals its reply; b's top draft is orthogonal to b's"
+    assert scores["mean_cosine"] == 0.625 and scores["stance_match"] == 0.5
+    assert scores["with_suggestions"] == 2
+    assert score_drafts(corpus, {}, ["a"])["mean_cosine"] == 0.0
+    picks = random_picks(corpus, ["a", "b"], 2, seed=0)
+    assert set(picks["a"]) == {"b1", "b2"} and set(picks["b"]) == {"a1", "a2"}, "never from the query's own thread"
