@@ -84,10 +84,16 @@ def read_recommend_graph(store: GraphStore, use_text: bool = True) -> RecommendG
     Returns:
         A :class:`RecommendGraph`.
     """
-    snap = read_snapshot(store, PROJECTION)
+    # The snapshot reads a relationship type only when the graph holds one: an aggregation over a
+    # type the database has never seen returns no row at all.
+    present = {r["type"] for r in store.read("CALL db.relationshipTypes() YIELD relationshipType AS type RETURN type")}
+    projection = Projection(PROJECTION.nodes, [spec for spec in PROJECTION.relationships if spec.type in present])
+    snap = read_snapshot(store, projection)
     users, posts = snap.id_maps["User"], snap.id_maps["Post"]
-    inter = snap.data[("User", "INTERACTED", "Post")].edge_index.numpy()
-    follows = snap.data[("User", "FOLLOWS", "User")].edge_index.numpy()
+    inter, follows = (
+        snap.data[spec.edge_type].edge_index.numpy() if spec in projection.relationships else np.zeros((2, 0), np.int64)
+        for spec in PROJECTION.relationships
+    )
     user_x, user_has_text = read_vectors(store, "User", users) if use_text else (None, np.zeros(len(users), bool))
     post_x, post_has_text = read_vectors(store, "Post", posts) if use_text else (None, np.zeros(len(posts), bool))
     blocked = np.zeros(len(posts), dtype=bool)

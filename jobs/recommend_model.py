@@ -61,7 +61,11 @@ class Interactions:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters; the defaults are the ones measured on Gowalla in ``bench/RESULTS.md``."""
+    """Hyper-parameters (the Gowalla curve in ``bench/RESULTS.md`` states the ones it used).
+
+    ``id_dropout`` hides that share of the id embeddings of nodes with text at each step, so the
+    text projection learns to stand in for them (DropoutNet); it is off on a side without text.
+    """
 
     dim: int = 64
     layers: int = 3
@@ -71,19 +75,24 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     use_text: bool = True
+    id_dropout: float = 0.3
 
 
 def normalized_adjacency(data: Interactions) -> torch.Tensor:
     """Returns ``D^-1/2 A D^-1/2`` of the bipartite graph as a ``[N, N]`` float32 ``sparse_csr`` tensor.
 
-    ``N = num_users + num_items``; item ``i`` is node ``num_users + i``.  Isolated nodes have empty rows.
+    ``N = num_users + num_items``; item ``i`` is node ``num_users + i``.  Isolated nodes get a self-loop.
     """
     n = data.num_users + data.num_items
     src = np.concatenate([data.users, data.items + data.num_users])
     dst = np.concatenate([data.items + data.num_users, data.users])
+    # An isolated node keeps itself at every layer (a self-loop of weight 1), so its final
+    # representation is its full layer-0 input rather than alpha_0 of it: a post known only by
+    # its text is then on the same scale as the posts it competes with.
+    isolated = np.flatnonzero(np.bincount(src, minlength=n) == 0)
+    src, dst = np.concatenate([src, isolated]), np.concatenate([dst, isolated])
     degree = np.bincount(src, minlength=n).astype(np.float64)
-    inv_sqrt = np.zeros(n)
-    inv_sqrt[degree > 0] = degree[degree > 0] ** -0.5
+    inv_sqrt = degree ** -0.5
     order = np.lexsort((dst, src))
     src, dst = src[order], dst[order]
     values = torch.from_numpy((inv_sqrt[src] * inv_sqrt[dst]).astype(np.float32))
@@ -140,9 +149,10 @@ class TextLightGCN(nn.Module):
             if proj is not None:
                 nn.init.normal_(proj.weight, std=0.01)
 
-    def ego(self, user_x: torch.Tensor | None, item_x: torch.Tensor | None) -> torch.Tensor:
-        """Returns the layer-0 representations ``[N, dim]``."""
-        x = self.lightgcn.embedding.weight * self.trained
+    def ego(self, user_x: torch.Tensor | None, item_x: torch.Tensor | None,
+            id_keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Returns the layer-0 representations ``[N, dim]``; ``id_keep`` ``[N, 1]`` masks id embeddings."""
+        x = self.lightgcn.embedding.weight * (self.trained if id_keep is None else self.trained * id_keep)
         parts = []
         if self.user_proj is not None and user_x is not None:
             parts.append((slice(0, self.num_users), self.user_proj(user_x)))
@@ -155,10 +165,10 @@ class TextLightGCN(nn.Module):
             text[rows] = value
         return x + text
 
-    def forward(self, adj: torch.Tensor, user_x: torch.Tensor | None, item_x: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, adj: torch.Tensor, user_x: torch.Tensor | None, item_x: torch.Tensor | None,
+                id_keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns ``(final [N, dim], ego [N, dim])``: the layer-weighted sum and the layer-0 input."""
-        ego = self.ego(user_x, item_x)
+        ego = self.ego(user_x, item_x, id_keep)
         alpha = self.lightgcn.alpha
         x, out = ego, ego * alpha[0]
         for i in range(self.lightgcn.num_layers):
@@ -207,6 +217,23 @@ class Trained:
         return self.model.split(final)
 
 
+def _has_text(x: torch.Tensor | None, n: int) -> torch.Tensor:
+    return torch.zeros(n, dtype=torch.bool) if x is None else (x.abs().sum(1) > 0).cpu()
+
+
+def _id_keep(droppable: torch.Tensor, rate: float, generator: torch.Generator, device: torch.device
+             ) -> torch.Tensor | None:
+    """Returns ``[N, 1]`` float: 0 for a seeded ``rate`` of the nodes with text, 1 elsewhere; None when off.
+
+    Hiding id embeddings of nodes that have text makes the text projection learn to stand in for
+    them, which is what serves posts and users with no interaction (the DropoutNet idea).
+    """
+    if rate <= 0 or not bool(droppable.any()):
+        return None
+    drop = (torch.rand(droppable.shape, generator=generator) < rate) & droppable
+    return (~drop).to(torch.float32).unsqueeze(1).to(device)
+
+
 def train(data: Interactions, config: TrainConfig, device: torch.device,
           on_epoch: Callable[[int, float, "Trained"], None] | None = None) -> Trained:
     """Trains :class:`TextLightGCN` with BPR on ``data`` for ``config.epochs`` epochs.
@@ -230,6 +257,7 @@ def train(data: Interactions, config: TrainConfig, device: torch.device,
         user_x.shape[1] if user_x is not None else 0, item_x.shape[1] if item_x is not None else 0,
     ).to(device)
     adj = normalized_adjacency(data).to(device)
+    droppable = torch.cat([_has_text(user_x, data.num_users), _has_text(item_x, data.num_items)])
     result = Trained(model, adj, user_x, item_x)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     users = torch.from_numpy(data.users)
@@ -245,7 +273,7 @@ def train(data: Interactions, config: TrainConfig, device: torch.device,
             u, pos = users[batch], items[batch]
             neg = sample_negatives(u, data.num_items, known, generator)
             u, pos, neg = u.to(device), pos.to(device) + data.num_users, neg.to(device) + data.num_users
-            final, ego = model(adj, user_x, item_x)
+            final, ego = model(adj, user_x, item_x, _id_keep(droppable, config.id_dropout, generator, device))
             pos_score = (final[u] * final[pos]).sum(-1)
             neg_score = (final[u] * final[neg]).sum(-1)
             # The LightGCN paper's regulariser: L2 of the batch's layer-0 inputs, per example.
