@@ -75,7 +75,8 @@ class Snapshot:
 
     Attributes:
         data: ``HeteroData`` with ``data[label].num_nodes``, ``data[label].x`` (``[N, F]``
-            float32) when features were asked for and present on every node, and
+            float32, zeros where a node lacks the property) and ``data[label].has_x`` (``[N]``
+            bool) when features were asked for and at least one node has them, and
             ``data[edge_type].edge_index`` (``[2, E]`` int64), plus ``edge_weight`` (``[E]``).
         id_maps: one :class:`IdMap` per label.
         missing_features: per label, how many nodes lacked the feature property.
@@ -91,7 +92,7 @@ class Snapshot:
         edge = self.data[(label, rel_type, label)]
         out = Data(edge_index=edge.edge_index, num_nodes=store.num_nodes)
         if "x" in store:
-            out.x = store.x
+            out.x, out.has_x = store.x, store.has_x
         if "edge_weight" in edge:
             out.edge_weight = edge.edge_weight
         return out
@@ -99,7 +100,8 @@ class Snapshot:
 
 def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_size: int) -> tuple[list[str], list]:
     key = NODE_KEYS[check_label(label)]
-    feature_expr = f"collect(n.`{feature}`)" if feature else "[]"
+    # collect() drops nulls, which would misalign features and ids: missing becomes [].
+    feature_expr = f"collect(coalesce(n.`{feature}`, []))" if feature else "[]"
     query = (
         f"MATCH (n:{label}) WHERE n.{key} > $after "
         f"WITH n ORDER BY n.{key} LIMIT $page "
@@ -110,7 +112,8 @@ def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_si
     after = ""
     while True:
         _, rows = store.read_columns(query, {"after": after, "page": page_size})
-        page_ids, page_features = rows[0]
+        # A literal ``[]`` column is a grouping key, so an empty match returns no row at all.
+        page_ids, page_features = rows[0] if rows else ([], [])
         if not page_ids:
             return ids, features
         ids.extend(page_ids)
@@ -120,13 +123,14 @@ def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_si
             return ids, features
 
 
-def _features(values: list, n: int) -> tuple[torch.Tensor | None, int]:
-    present = [v for v in values if v is not None]
-    if not present:
-        return None, n
-    if len(present) < n:
-        return None, n - len(present)
-    return torch.from_numpy(np.asarray(values, dtype=np.float32)), 0
+def _features(values: list, n: int) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:
+    present = np.fromiter((len(v) > 0 for v in values), dtype=bool, count=len(values))
+    if not present.any():
+        return None, None, n
+    dim = len(next(v for v in values if len(v)))
+    x = np.zeros((n, dim), dtype=np.float32)
+    x[present] = np.asarray([v for v in values if len(v)], dtype=np.float32)
+    return torch.from_numpy(x), torch.from_numpy(present), int(n - present.sum())
 
 
 def _read_edges(store: GraphStore, spec: RelSpec, src_ids: list[str], page_size: int) -> tuple[list, list, list]:
@@ -144,6 +148,8 @@ def _read_edges(store: GraphStore, spec: RelSpec, src_ids: list[str], page_size:
     for start in range(0, len(src_ids), page_size):
         page = src_ids[start : start + page_size]
         _, rows = store.read_columns(query, {"lo": page[0], "hi": page[-1]})
+        if not rows:
+            continue
         s, d, w = rows[0]
         src.extend(s)
         dst.extend(d)
@@ -166,11 +172,12 @@ def read_snapshot(store: GraphStore, projection: Projection, page_size: int | No
         id_maps[label] = IdMap(ids)
         data[label].num_nodes = len(ids)
         if feature:
-            x, missing[label] = _features(values, len(ids))
+            x, has_x, missing[label] = _features(values, len(ids))
             if x is not None:
                 data[label].x = x
-            elif ids:
-                log.warning("%d of %d %s nodes lack %r; no features for %s", missing[label], len(ids), label, feature, label)
+                data[label].has_x = has_x
+            if missing[label]:
+                log.info("%d of %d %s nodes lack %r (zero features, has_x false)", missing[label], len(ids), label, feature)
     for spec in projection.relationships:
         if spec.src not in id_maps or spec.dst not in id_maps:
             raise ValueError(f"relationship {spec.edge_type} needs both labels in the projection")

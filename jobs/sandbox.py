@@ -12,11 +12,13 @@ import logging
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from graph.config import ConnectionSettings, Settings
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import Step, run_steps
 from graph.schema import ensure_schema
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
@@ -57,3 +59,24 @@ def throwaway_store(settings: Settings, with_gds: bool = False) -> Iterator[Grap
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def load_strict(store: GraphStore, steps: Iterable[Step], allow_rejects: bool = False) -> int:
+    """Loads ``steps`` into ``store``.
+
+    Args:
+        allow_rejects: accept rejected rows (logged), for datasets with known bad rows.
+
+    Returns:
+        The number of rows loaded.
+
+    Raises:
+        ValueError: when a row was rejected and ``allow_rejects`` is false (an evaluation on
+            partial data would mislead).
+    """
+    summary = run_steps(Loader(store, RejectLog(None)), steps)
+    if summary.rejected and not allow_rejects:
+        raise ValueError(f"{summary.rejected} input rows were rejected; fix the input before evaluating")
+    if summary.rejected:
+        log.info("%d input rows rejected (known for this dataset)", summary.rejected)
+    return summary.loaded

@@ -54,7 +54,10 @@ def test_homogeneous_view_and_missing_features(small_graph: GraphStore) -> None:
     snap = read_snapshot(small_graph, Projection({"User": "embedding"}, [RelSpec("User", "FOLLOWS", "User")]))
     assert snap.missing_features["User"] == 1
     data = snap.homogeneous("User", "FOLLOWS")
-    assert data.num_nodes == 58 and "x" not in data
+    assert data.num_nodes == 58 and data.x.shape == (58, 2)
+    row = snap.id_maps["User"].to_index(["zz-no-embedding"])[0]
+    assert not data.has_x[row] and data.x[row].abs().sum() == 0
+    assert int(data.has_x.sum()) == 57 and data.x[snap.id_maps["User"].to_index(["u042"])[0]].tolist() == [42.0, 21.0]
     assert int(data.edge_index.max()) < 58
 
 

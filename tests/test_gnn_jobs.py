@@ -1,0 +1,180 @@
+"""The communities and friends jobs on a real Neo4j: what they write, planted structure, seeds, real data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import normalized_mutual_info_score
+
+from graph.config import Settings
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import canonical_dir_steps, run_steps
+from graph.schema import ensure_schema
+from graph.snapshot import IdMap
+from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from graph.writeback import current_run
+from jobs.communities import CommunityConfig, detect, friendship_graph, louvain, modularity
+from jobs.communities_job import run_communities
+from jobs.eval_friends import evaluate_friends
+from jobs.friends import FriendsConfig
+from jobs.friends_job import run_friends
+from jobs.linkpred import EncoderConfig, train_encoder
+from jobs.runtime import seed_everything
+from jobs.social import SocialGraph, read_social_graph, undirected_pairs
+from text.embeddings import Encoder
+from jobs.embed import run_embed
+
+CPU = torch.device("cpu")
+ENCODER = EncoderConfig(epochs=60)
+N_USERS = 400
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("gnn-synthetic")
+    graph = generate(N_USERS, seed=11)
+    write_canonical(graph, out)
+    return out, graph.communities
+
+
+@pytest.fixture(scope="module")
+def loaded(settings: Settings, synthetic: tuple[Path, pd.DataFrame]) -> Iterator[GraphStore]:
+    """The synthetic graph, ingested and embedded once for the whole module."""
+    with GraphStore.from_settings(settings) as store:
+        store.wipe()
+        ensure_schema(store)
+        assert run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(synthetic[0])).rejected == 0
+        run_embed(store, Encoder("all-MiniLM-L6-v2", device="cpu"))
+        yield store
+
+
+@pytest.fixture(scope="module")
+def social(loaded: GraphStore) -> SocialGraph:
+    return read_social_graph(loaded)
+
+
+def _truth(social: SocialGraph, synthetic: tuple[Path, pd.DataFrame]) -> np.ndarray:
+    table = synthetic[1]
+    truth = np.full(social.num_users, -1)
+    truth[social.users.to_index(table["user"].tolist())] = table["community"].to_numpy()
+    return truth
+
+
+def test_social_graph_reads_users_posts_text_and_opt_outs(loaded: GraphStore, social: SocialGraph) -> None:
+    assert social.num_users == loaded.node_count("User") == N_USERS
+    assert len(social.posts) == loaded.node_count("Post")
+    assert social.x is not None and bool(social.has_x.all())
+    src, dst = social.friendships.numpy()
+    assert (src < dst).all()
+    mutual = loaded.read(
+        "MATCH (a:User)-[:FOLLOWS]->(b:User) WITH CASE WHEN a.id < b.id THEN [a.id, b.id] ELSE [b.id, a.id] END AS p "
+        "RETURN count(DISTINCT p) AS n"
+    )[0]["n"]
+    assert social.friendships.shape[1] == mutual
+    opted = {r["id"] for r in loaded.read("MATCH (u:User {opt_out: true}) RETURN u.id AS id")}
+    assert opted and set(social.users.to_id(np.flatnonzero(social.opt_out))) == opted
+
+
+def test_communities_job_recovers_planted_communities_and_writes_them(
+    loaded: GraphStore, social: SocialGraph, synthetic: tuple[Path, pd.DataFrame]
+) -> None:
+    summary = run_communities(loaded, social, ENCODER, seed=0, device=CPU)
+    run = current_run(loaded, "communities")
+    assert run["id"] == summary["run_id"] and run["metrics"]["modularity"] > 0.3
+    rows = loaded.read(
+        "MATCH (u:User)-[m:IN_COMMUNITY {run_id: $run}]->(c:Community {run_id: $run}) "
+        "RETURN u.id AS user, c.index AS community, m.score AS score",
+        {"run": run["id"]},
+    )
+    assert len(rows) == N_USERS == len({r["user"] for r in rows})
+    assert all(-1.0 <= r["score"] <= 1.0 for r in rows)
+    found = pd.DataFrame(rows).merge(synthetic[1], on="user", suffixes=("_found", "_planted"))
+    nmi = normalized_mutual_info_score(found["community_planted"], found["community_found"])
+    assert nmi >= 0.9, nmi
+    communities = loaded.read("MATCH (c:Community {run_id: $run}) RETURN c ORDER BY c.index", {"run": run["id"]})
+    assert sum(c["c"]["size"] for c in communities) == N_USERS
+    assert all(c["c"]["keywords"] and c["c"]["label"] for c in communities)
+
+
+def test_communities_are_deterministic_for_a_seed(social: SocialGraph) -> None:
+    labels = []
+    for _ in range(2):
+        _, z = train_encoder(social, social.friendships, ENCODER, seed_everything(3), CPU)
+        labels.append(detect(social, z, CommunityConfig(), seed=3).labels)
+    np.testing.assert_array_equal(labels[0], labels[1])
+
+
+def test_friends_job_writes_valid_explained_suggestions(
+    loaded: GraphStore, social: SocialGraph, synthetic: tuple[Path, pd.DataFrame]
+) -> None:
+    k = 10
+    summary = run_friends(loaded, social, FriendsConfig(k=k, encoder=ENCODER), seed=0, device=CPU)
+    rows = loaded.read(
+        "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run}]->(b:User) "
+        "RETURN a.id AS a, b.id AS b, s.rank AS rank, s.score AS score, s.reason AS reason, "
+        "exists((a)-[:FOLLOWS]-(b)) AS friends, coalesce(a.opt_out, false) AS a_out, coalesce(b.opt_out, false) AS b_out",
+        {"run": summary["run_id"]},
+    )
+    frame = pd.DataFrame(rows)
+    assert len(frame) == summary["metrics"]["suggestions"] > 0
+    assert not (frame["a"] == frame["b"]).any()
+    assert not frame["friends"].any()
+    assert not frame["a_out"].any() and not frame["b_out"].any()
+    assert frame["score"].between(0, 1).all() and frame["reason"].str.len().gt(0).all()
+    for _, group in frame.groupby("a"):
+        ordered = group.sort_values("rank")
+        assert ordered["rank"].tolist() == list(range(1, len(group) + 1)) and len(group) <= k
+        assert ordered["score"].is_monotonic_decreasing
+    assert frame["reason"].str.contains("mutual friend|shared interests").mean() > 0.8
+    planted = synthetic[1].set_index("user")["community"]
+    same = (frame["a"].map(planted) == frame["b"].map(planted)).mean()
+    assert same >= 0.7, same
+
+
+def test_friends_job_is_reproducible_and_replaces_its_previous_run(loaded: GraphStore, social: SocialGraph) -> None:
+    config = FriendsConfig(k=5, encoder=EncoderConfig(epochs=20))
+    query = "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run}]->(b:User) RETURN a.id AS a, b.id AS b, s.rank AS r ORDER BY a, r"
+    first = run_friends(loaded, social, config, seed=5, device=CPU)
+    before = loaded.read(query, {"run": first["run_id"]})
+    second = run_friends(loaded, social, config, seed=5, device=CPU)
+    assert loaded.read(query, {"run": second["run_id"]}) == before
+    assert loaded.read("MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n", {"run": first["run_id"]})[0]["n"] == 0
+
+
+def _email_graph(datasets: Path) -> tuple[SocialGraph, np.ndarray]:
+    folder = datasets / "email_eu_core"
+    edges = np.loadtxt(folder / "email-Eu-core.txt", dtype=np.int64)
+    labels = np.loadtxt(folder / "email-Eu-core-department-labels.txt", dtype=np.int64)
+    n = len(labels)
+    graph = SocialGraph(
+        IdMap([str(i) for i in range(n)]), IdMap([]), None, torch.zeros(n, dtype=torch.bool),
+        undirected_pairs(edges[:, 0], edges[:, 1], n), torch.zeros((2, 0), dtype=torch.long),
+        np.zeros(n, dtype=bool), labels[:, 1],
+    )
+    return graph, labels[:, 1]
+
+
+def test_communities_on_email_eu_core_match_louvain_nmi_and_modularity(datasets: Path) -> None:
+    """The goal on real data: NMI at least networkx Louvain's, modularity at least 0.95x (seed 0)."""
+    graph, truth = _email_graph(datasets)
+    g = friendship_graph(graph)
+    plain = louvain(g, seed=0, weight=None)
+    _, z = train_encoder(graph, graph.friendships, EncoderConfig(epochs=100), seed_everything(0), CPU)
+    ours = detect(graph, z, CommunityConfig(), seed=0).labels
+    assert normalized_mutual_info_score(truth, ours) >= normalized_mutual_info_score(truth, plain) - 0.01
+    assert modularity(g, ours) >= 0.95 * modularity(g, plain)
+
+
+def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighbours(datasets: Path) -> None:
+    graph, _ = _email_graph(datasets)
+    result = evaluate_friends(graph, seed=0, config=FriendsConfig(encoder=EncoderConfig(epochs=60)))
+    model, baselines = result["model"], result["baselines"]
+    assert model["recall@20"] >= baselines["common_neighbours"]["recall@20"]
+    assert model["recall@20"] >= 0.95 * baselines["adamic_adar"]["recall@20"]
+    assert 0 < model["hits@20"] <= 1
