@@ -28,7 +28,7 @@ def run_reply_evaluation(settings: Settings, path: Path, seed: int) -> int:
     steps = dataset_steps(RUMOUREVAL, path)
     encoder = Encoder(settings.embedding_model, settings.device, settings.embed_batch_size)
     with throwaway_store(settings) as store:
-        loaded = run_steps(Loader(store, RejectLog(None)), steps)
+        loaded = run_steps(Loader(store, RejectLog(None, echo=0)), steps)
         print(f"loaded {loaded.loaded:,d} rows ({loaded.rejected:,d} rejected: replies to tweets missing from the release)")
         with tqdm(total=store.node_count("Post"), unit=" posts", desc="embed", mininterval=0.5) as bar:
             run_embed(store, encoder, on_progress=bar.update)

@@ -208,9 +208,11 @@ def test_ranking_rules() -> None:
         Candidate("c", "pc", "That is awful.", 0.99, 0.9, "negative", -0.9),
         Candidate("d", "pd", "Okay.", 0.5, 0.4, None, None),
         Candidate("e", "pe", "@only @mentions", 0.2, 0.1, None, None),
+        Candidate("f", "pf", "“@news: Great news, a quoted tweet” wow", 0.99, 0.99, None, None),
+        Candidate("g", "pg", "RT @news: Great news, a retweet", 0.99, 0.99, None, None),
     ]
     plain = rank_candidates(cands, None)
-    assert [s.source for s in plain] == ["c", "b", "d"], "b and a are one draft; similarity alone ranks c first"
+    assert [s.source for s in plain] == ["c", "b", "d"], "b and a are one draft; f and g only restate another tweet"
     assert plain[1].text == "great news,   congratulations! https://t.co/z"
     sad = rank_candidates(cands, "negative", k=5)
     assert "c" not in {s.source for s in sad} and all(s.method == RETRIEVAL_SENTIMENT for s in sad)

@@ -26,6 +26,7 @@ import numpy as np
 RETRIEVAL = "retrieval"
 RETRIEVAL_SENTIMENT = "retrieval+sentiment"
 
+_QUOTE = re.compile(r"^\s*(?:RT\s+@\w+|[“\"]\s*@\w+\s*:)")
 _MENTIONS = re.compile(r"^(?:\s*[@＠]\w+[:,]?)+\s*")
 _URLS = re.compile(r"https?://\S+")
 _SPACE = re.compile(r"\s+")
@@ -98,6 +99,11 @@ class Suggestion:
     reason: str
 
 
+def is_quote(text: str) -> bool:
+    """Returns True for a retweet (``RT @a …``) or a quote (``“@a: …”``): it restates another tweet, it answers nothing."""
+    return bool(_QUOTE.match(text))
+
+
 def draft_text(text: str) -> str:
     """Returns ``text`` without its leading @-mentions, which address the author of another post."""
     return _MENTIONS.sub("", text).strip()
@@ -148,12 +154,13 @@ def rank_candidates(
         weights: how similarity and tone are mixed.
 
     Returns:
-        Up to ``k`` suggestions, best first, ranks 1..k; drafts that repeat a better one's text are dropped.
+        Up to ``k`` suggestions, best first, ranks 1..k; retweets, quotes and drafts that repeat a better
+        one's text are dropped.
     """
     use_tone = post_sentiment in TONE_TARGET
     scored: list[tuple[float, float, float | None, Candidate]] = []
     for cand in candidates:
-        if post_sentiment == "negative" and cand.sentiment == "negative":
+        if (post_sentiment == "negative" and cand.sentiment == "negative") or is_quote(cand.text):
             continue
         similarity = weights.parent * cand.parent_cos + (1.0 - weights.parent) * cand.reply_cos
         fit = tone_fit(post_sentiment, cand.sentiment_score) if use_tone else None
