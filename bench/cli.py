@@ -1,4 +1,4 @@
-"""``python -m bench [ingest] [snapshot] [embed]``: run benchmarks and print Markdown tables."""
+"""``python -m bench [ingest] [snapshot] [embed] [sentiment]``: run benchmarks and print Markdown tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bench import embed, ingest, snapshot
+from bench import embed, ingest, sentiment, snapshot
 from bench.harness import SHARED, bench_store, fresh, machine
 from bench.ingest import transactional
 
@@ -31,13 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         0.
     """
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="*", metavar="{ingest,snapshot,embed}", help="default: all three")
+    parser.add_argument("which", nargs="*", metavar="{ingest,snapshot,embed,sentiment}", help="default: all four")
     parser.add_argument("--datasets", nargs="+", default=["lastfm", "gowalla"], choices=["lastfm", "gowalla"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10_000, 2_000, 50_000])
     args = parser.parse_args(argv)
-    which = args.which or ["ingest", "snapshot", "embed"]
-    if set(which) - {"ingest", "snapshot", "embed"}:
-        parser.error(f"unknown benchmark in {which}; choose from ingest, snapshot, embed")
+    which = args.which or ["ingest", "snapshot", "embed", "sentiment"]
+    if set(which) - {"ingest", "snapshot", "embed", "sentiment"}:
+        parser.error(f"unknown benchmark in {which}; choose from ingest, snapshot, embed, sentiment")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     print(f"machine: {machine()}\ndata: {SHARED}\n")
@@ -54,4 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "embed" in which:
             print("\n## Embedding, synthetic network of 2,000 users (texts/s, CPU)\n")
             print(table(embed.run(store), ["path", "texts", "seconds", "rate", "ratio"]))
+        if "sentiment" in which:
+            print("\n## Sentiment classifier, TweetEval test tweets and a synthetic network of 2,000 users (posts/s, CPU)\n")
+            print(table(sentiment.run(store), ["path", "posts", "seconds", "rate", "vs_vader"]))
     return 0

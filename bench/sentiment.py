@@ -1,0 +1,55 @@
+"""Sentiment classifier throughput (posts/s): from raw text, from stored vectors, and the job through Neo4j, against VADER."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.harness import SHARED, fresh, timed
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import canonical_dir_steps, run_steps
+from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from jobs.embed import run_embed
+from jobs.sentiment import run_sentiment
+from text.sentiment import SentimentClassifier
+from text.sentiment_baselines import vader_labels
+from text.sentiment_data import tweeteval_split
+
+ENGLISH_MODEL = "all-MiniLM-L6-v2"
+
+
+def run(store: GraphStore, posts: int = 4_000, users: int = 2_000, seed: int = 0, device: str = "cpu") -> list[dict[str, Any]]:
+    """Times the classifier on the first ``posts`` TweetEval test tweets, VADER on the same, and the job on a synthetic network.
+
+    Returns:
+        One row per path: posts, seconds, posts/s, ratio to VADER.
+    """
+    texts = tweeteval_split(SHARED / "tweeteval_sentiment", "test").texts[:posts]
+    classifier = SentimentClassifier(device=device)
+    encoder = classifier.encoder(ENGLISH_MODEL)
+    classifier.predict(texts[:256])
+    _, vader = timed(lambda: vader_labels(texts))
+    _, raw = timed(lambda: classifier.predict(texts))
+    vectors, encode = timed(lambda: encoder.encode(texts))
+    _, stored = timed(lambda: classifier.predict(texts, {ENGLISH_MODEL: list(vectors)}))
+    fresh(store)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_canonical(generate(users, seed=seed), Path(tmp))
+        run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(Path(tmp)))
+    run_embed(store, encoder)
+    summary, job = timed(lambda: run_sentiment(store, classifier))
+    n = len(texts)
+    rows = [
+        dict(path="vaderSentiment (baseline)", posts=n, seconds=vader),
+        dict(path="classifier from raw text (MiniLM encode + n-grams + emotion)", posts=n, seconds=raw),
+        dict(path="  of which MiniLM encode", posts=n, seconds=encode),
+        dict(path="classifier from stored vectors", posts=n, seconds=stored),
+        dict(path=f"python -m jobs sentiment, {users:,} users, stored vectors (Neo4j in and out)",
+             posts=summary.posts_classified, seconds=job),
+    ]
+    for row in rows:
+        row["rate"] = row["posts"] / row["seconds"]
+        row["vs_vader"] = row["rate"] / (n / vader)
+    return rows

@@ -1,0 +1,148 @@
+"""Sentiment: the shipped classifier's figures on fixed samples of the real test sets, and the sentiment job on a real Neo4j."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import canonical_dir_steps, run_steps
+from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from jobs.embed import run_embed
+from jobs.evaluate_sentiment import evaluate_sentiment
+from jobs.sentiment import run_sentiment
+from text.embeddings import Encoder
+from text.emotion import detect_emotions
+from text.sentiment import SentimentClassifier, language_of
+from text.sentiment_data import tweeteval_split, weibo_split
+
+# The shipped weights' figures on these fixed samples, from
+#   python -m jobs evaluate sentiment --dataset tweeteval --path ../shared/datasets/tweeteval_sentiment --limit 2000
+#   python -m jobs evaluate sentiment --dataset weibo2018 --path ../shared/datasets/weibo2018_sentiment
+# The computation is deterministic; the tolerance covers float rounding across BLAS builds.
+TWEETEVAL_FIRST_2000 = {"macro_recall": 0.6668, "accuracy": 0.6385}
+WEIBO_TEST = {"macro_recall": 0.8459, "accuracy": 0.878}
+TOLERANCE = 0.005
+
+
+@pytest.fixture(scope="session")
+def classifier() -> SentimentClassifier:
+    return SentimentClassifier(device="cpu")
+
+
+def test_tweeteval_sample_reproduces_reported_figures_and_beats_vader(classifier: SentimentClassifier, datasets: Path) -> None:
+    split = tweeteval_split(datasets / "tweeteval_sentiment", "test").head(2_000)
+    result = evaluate_sentiment(classifier, "tweeteval", split)
+    for metric, expected in TWEETEVAL_FIRST_2000.items():
+        assert abs(result["model"][metric] - expected) <= TOLERANCE, (metric, result)
+    assert result["model"]["macro_recall"] > result["baselines"]["vader"]["macro_recall"] + 0.05
+
+
+def test_weibo_test_reproduces_reported_figures_and_beats_snownlp(classifier: SentimentClassifier, datasets: Path) -> None:
+    split = weibo_split(datasets / "weibo2018_sentiment", "test")
+    result = evaluate_sentiment(classifier, "weibo2018", split)
+    for metric, expected in WEIBO_TEST.items():
+        assert abs(result["model"][metric] - expected) <= TOLERANCE, (metric, result)
+    assert result["model"]["accuracy"] > result["baselines"]["snownlp"]["accuracy"]
+
+
+def test_awkward_texts_are_classified_without_crashing(classifier: SentimentClassifier) -> None:
+    texts = ["", "   \n\t", "I love this, best day ever! " * 40_000, "今天去爬山了 and the view was amazing 🏔️", "🙂", "今天真开心，太棒了！"]
+    result = classifier.predict(texts)
+    assert len(result.labels) == len(texts) and result.probabilities.shape == (len(texts), 3)
+    assert result.labels[:2] == ["neutral", "neutral"] and result.scores[:2].tolist() == [0.0, 0.0]
+    # Six ideographs against twenty Latin letters: mostly English, so the English head reads it.
+    assert result.languages == ["none", "none", "en", "en", "en", "zh"]
+    assert result.labels[2] == "positive" and result.labels[5] == "positive"
+    assert np.all(np.abs(result.scores) <= 1.0) and np.allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_language_routing_and_emotion_lexicon() -> None:
+    assert language_of("我今天很高兴 ok") == "zh"
+    assert language_of("a long English sentence with one 字") == "en"
+    assert detect_emotions(["I am furious and angry", "What a happy wonderful day", "so sad, my dog died", "The report has three tables", "我很生气"]) == [
+        "anger", "joy", "sadness", "none", "none",
+    ]
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synthetic")
+    write_canonical(generate(200, seed=7), out)
+    return out
+
+
+@pytest.fixture
+def graph(store: GraphStore, synthetic_dir: Path) -> GraphStore:
+    summary = run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(synthetic_dir))
+    assert summary.rejected == 0
+    return store
+
+
+def _sentiments(store: GraphStore) -> dict[str, dict]:
+    rows = store.read(
+        "MATCH (p:Post) WHERE p.sentiment IS NOT NULL RETURN p.id AS id, p.sentiment AS label, "
+        "p.sentiment_score AS score, p.emotion AS emotion, p.sentiment_model AS model"
+    )
+    return {r["id"]: r for r in rows}
+
+
+def test_job_writes_every_post_reuses_stored_vectors_and_skips_unchanged(graph: GraphStore, classifier: SentimentClassifier) -> None:
+    run_embed(graph, Encoder("all-MiniLM-L6-v2", device="cpu"))
+    posts = graph.node_count("Post")
+    summary = run_sentiment(graph, classifier, page_size=250)
+    written = _sentiments(graph)
+    assert summary.posts_classified == len(written) == posts
+    assert summary.vectors_reused == posts
+    assert {r["label"] for r in written.values()} <= {"negative", "neutral", "positive"}
+    assert all(-1.0 <= r["score"] <= 1.0 and r["model"] == classifier.name for r in written.values())
+    assert {r["emotion"] for r in written.values()} <= {"anger", "joy", "optimism", "sadness", "none"}
+    texts = {r["id"]: r["t"] for r in graph.read("MATCH (p:Post) RETURN p.id AS id, p.text AS t")}
+    sample = sorted(texts)[:40]
+    fresh = classifier.predict([texts[i] for i in sample])
+    assert fresh.labels == [written[i]["label"] for i in sample]
+    np.testing.assert_allclose(fresh.scores, [written[i]["score"] for i in sample], atol=1e-4)
+
+    again = run_sentiment(graph, classifier)
+    assert again.posts_classified == 0 and again.posts_unchanged == posts
+    post = sample[0]
+    graph.write("MATCH (p:Post {id: $id}) SET p.text = 'This is awful, I hate it, worst day ever'", {"id": post})
+    changed = run_sentiment(graph, classifier)
+    assert changed.posts_classified == 1 and changed.vectors_reused == 0
+    assert _sentiments(graph)[post]["label"] == "negative"
+    runs = graph.read("MATCH (r:JobRun {job: 'sentiment'}) RETURN r.current AS current, r.status AS status")
+    assert sorted((r["current"], r["status"]) for r in runs) == [(False, "superseded")] * 2 + [(True, "completed")]
+
+
+def test_job_handles_blank_huge_mixed_posts_and_aggregates_users(store: GraphStore, classifier: SentimentClassifier) -> None:
+    store.write(
+        "CREATE (a:User {id: 'a'}), (b:User {id: 'b'}) WITH a, b "
+        "UNWIND $rows AS r CREATE (p:Post {id: r.id, text: r.text}) "
+        "WITH a, b, p, r FOREACH (_ IN CASE WHEN r.author = 'a' THEN [1] ELSE [] END | CREATE (a)-[:POSTED]->(p)) "
+        "FOREACH (_ IN CASE WHEN r.author = 'b' THEN [1] ELSE [] END | CREATE (b)-[:POSTED]->(p))",
+        {
+            "rows": [
+                {"id": "blank", "text": "   \n\t ", "author": "a"},
+                {"id": "empty", "text": "", "author": "a"},
+                {"id": "huge", "text": "terrible awful service " * 50_000, "author": "a"},
+                {"id": "mixed", "text": "今天去爬山了，风景太美了 and the view was amazing 🏔️", "author": "b"},
+                {"id": "happy", "text": "I love this, what a wonderful day!", "author": "b"},
+            ]
+        },
+    )
+    summary = run_sentiment(store, classifier)
+    assert summary.posts_classified == 3 and summary.posts_without_text == 2
+    written = _sentiments(store)
+    assert set(written) == {"huge", "mixed", "happy"}
+    assert written["huge"]["label"] == "negative" and written["happy"]["label"] == "positive"
+    users = {r["id"]: r for r in store.read("MATCH (u:User) RETURN u.id AS id, u.sentiment_mean AS mean, u.sentiment_posts AS n")}
+    assert users["a"]["n"] == 1 and users["a"]["mean"] == pytest.approx(written["huge"]["score"])
+    assert users["b"]["n"] == 2
+    assert users["b"]["mean"] == pytest.approx((written["mixed"]["score"] + written["happy"]["score"]) / 2)
+    store.write("MATCH (p:Post {id: 'happy'}) SET p.text = ' '")
+    run_sentiment(store, classifier)
+    assert "happy" not in _sentiments(store)
+    assert store.read("MATCH (u:User {id: 'b'}) RETURN u.sentiment_posts AS n")[0]["n"] == 1

@@ -1,0 +1,69 @@
+"""Emotion of a post (anger, joy, optimism, sadness) from the NRC Word-Emotion Association Lexicon.
+
+Lexicon-based and unevaluated: no labelled emotion data is available to this
+project, so nothing here has a measured accuracy.  The lexicon (Mohammad &
+Turney 2013, English only) ships as JSON inside the ``nrclex`` package; it is
+read directly, without TextBlob or NLTK data.  The NRC's terms allow research
+and non-commercial use.  ``optimism`` is NRC's ``anticipation``, the nearest
+of its categories.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+EMOTIONS: tuple[str, ...] = ("anger", "joy", "optimism", "sadness")
+NO_EMOTION = "none"
+"""Written when no lexicon word of the four emotions occurs (always so for non-English text)."""
+
+_NRC_CATEGORY = {"anger": "anger", "joy": "joy", "anticipation": "optimism", "sadness": "sadness"}
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, np.ndarray]:
+    """Returns each lexicon word mapped to a 0/1 vector over :data:`EMOTIONS` (words with none of them left out)."""
+    with resources.files("nrclex.data").joinpath("nrc_en.json").open("r", encoding="utf-8") as handle:
+        raw: dict[str, list[str]] = json.load(handle)
+    table = {}
+    for word, categories in raw.items():
+        vector = np.zeros(len(EMOTIONS), dtype=np.float32)
+        for category in categories:
+            if category in _NRC_CATEGORY:
+                vector[EMOTIONS.index(_NRC_CATEGORY[category])] = 1.0
+        if vector.any():
+            table[word] = vector
+    return table
+
+
+def _lookup(table: dict[str, np.ndarray], word: str) -> np.ndarray | None:
+    # The lexicon lists base forms; plural, third-person and past-tense endings are the commonest misses.
+    for candidate in (word, word.removesuffix("s"), word.removesuffix("d"), word.removesuffix("ed")):
+        found = table.get(candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def emotion_counts(texts: Sequence[str], max_chars: int = 20_000) -> np.ndarray:
+    """Returns ``[len(texts), 4]`` float32 counts of lexicon words per emotion (columns in :data:`EMOTIONS` order)."""
+    table = lexicon()
+    out = np.zeros((len(texts), len(EMOTIONS)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in _WORD.findall((text or "")[:max_chars].lower()):
+            found = _lookup(table, word)
+            if found is not None:
+                out[row] += found
+    return out
+
+
+def detect_emotions(texts: Sequence[str]) -> list[str]:
+    """Returns one of :data:`EMOTIONS` per text (the one with the most lexicon words, ties in that order), or ``none``."""
+    counts = emotion_counts(texts)
+    return [EMOTIONS[int(np.argmax(c))] if c.any() else NO_EMOTION for c in counts]
