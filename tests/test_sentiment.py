@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
+from jobs.cli import main
 from jobs.embed import run_embed
 from jobs.evaluate_sentiment import evaluate_sentiment
 from jobs.sentiment import run_sentiment
@@ -47,6 +49,16 @@ def test_weibo_test_reproduces_reported_figures_and_beats_snownlp(classifier: Se
     for metric, expected in WEIBO_TEST.items():
         assert abs(result["model"][metric] - expected) <= TOLERANCE, (metric, result)
     assert result["model"]["accuracy"] > result["baselines"]["snownlp"]["accuracy"]
+
+
+def test_evaluate_command_prints_metrics_as_json_on_the_last_line(datasets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = datasets / "weibo2018_sentiment"
+    assert main(["evaluate", "sentiment", "--dataset", "weibo2018", "--path", str(path), "--limit", "100", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["rows"] == 100 and set(result["baselines"]) == {"snownlp"}
+    for scores in (result["model"], result["baselines"]["snownlp"]):
+        assert {"macro_recall", "accuracy", "macro_f1"} <= set(scores)
+        assert all(0.0 <= scores[m] <= 1.0 for m in ("macro_recall", "accuracy", "macro_f1"))
 
 
 def test_awkward_texts_are_classified_without_crashing(classifier: SentimentClassifier) -> None:
