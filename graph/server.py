@@ -289,7 +289,8 @@ class LocalNeo4j:
                 f"the database in {self.settings.state_dir / 'data'} was initialised but {pw_file} is gone; "
                 "restore the password file or remove the data directory"
             )
-        password = secrets.token_urlsafe(24)
+        # A leading "-" would be parsed by neo4j-admin as an option, so the password starts with a letter.
+        password = "p" + secrets.token_urlsafe(24)
         proc = self.admin("dbms", "set-initial-password", password, "--require-password-change=false", timeout=120)
         if proc.returncode != 0:
             raise ServerError(f"could not set the initial password: {proc.stderr.strip()[-400:]}")
