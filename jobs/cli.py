@@ -39,6 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     cypher.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter (value parsed as JSON when it can be)")
     cypher.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
+    query = sub.add_parser(
+        "query",
+        help="run a named query of the catalogue (queries/*.cypher) and print a table",
+        description="Runs queries/NAME.cypher read-only, e.g. `python -m jobs query friend_suggestions user=u000001`. "
+        "The README lists the catalogue; a query's comment header says what it answers and which parameters it takes.",
+    )
+    query.add_argument("name", help="the query's name: the file name in queries/ without .cypher")
+    query.add_argument("params", nargs="*", metavar="NAME=VALUE", help="parameters (a value is parsed as JSON when it can be, else kept as text)")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    status = sub.add_parser("status", help="print the run history of the jobs (JobRun nodes), newest first, with key metrics")
+    status.add_argument("--job", help="only this job's runs, e.g. friends")
+    status.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+    status.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
     ingest = sub.add_parser("ingest", help="load data into the graph")
     ingest.add_argument("--dataset", choices=["lastfm", "gowalla", "email-eu-core", "rumoureval"])
     ingest.add_argument("--path", type=Path, help="folder of the public dataset")
@@ -80,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
 
     evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
-    targets = evaluate.add_subparsers(dest="target", required=True)
+    evaluate.add_argument(
+        "--online", action="store_true",
+        help="instead: measure how the current suggestions fared (suggested friends followed, recommended posts interacted with)",
+    )
+    targets = evaluate.add_subparsers(dest="target")
     ev_comm = targets.add_parser("communities", help="NMI and modularity against ground truth, with Louvain baselines")
     ev_comm.add_argument("--dataset", choices=["email-eu-core", "synthetic"])
     ev_comm.add_argument("--path", type=Path, help="folder of the public dataset")
@@ -112,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev_reply = targets.add_parser("reply", help="suggested replies on RumourEval 2017 with the real replies hidden")
     ev_reply.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
     ev_reply.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
+
+    pipe = sub.add_parser("pipeline", help="run every job in order: embed, sentiment, communities, friends, recommend")
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    pipe.add_argument("--skip", action="append", default=[], choices=["embed", "sentiment", "communities", "friends", "recommend"])
 
     sent = sub.add_parser("sentiment", help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
     sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
@@ -158,6 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.cypher_cmd import run_cypher
 
             return run_cypher(settings, args.query, args.param, args.format)
+        if args.command == "query":
+            from jobs.query_cmd import run_query_command
+
+            return run_query_command(settings, args.name, args.params, args.format)
+        if args.command == "status":
+            from jobs.query_cmd import run_status_command
+
+            return run_status_command(settings, args.job, args.limit, args.format)
         if args.command == "ingest":
             from jobs.ingest_cmd import run_ingest
 
@@ -169,11 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("communities", "friends"):
             from jobs.gnn_cmd import run_job
 
-            return run_job(settings, args)
+            return run_job(settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20))
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command
 
             return run_sentiment_command(settings, args.device, args.batch_size, args.page_size)
+        if args.command == "evaluate" and (args.online or args.target is None):
+            from jobs.feedback import run_online_evaluation
+
+            return run_online_evaluation(settings, args.online)
         if args.command == "evaluate" and args.target == "sentiment":
             from jobs.evaluate_sentiment import run_sentiment_evaluation
 
@@ -198,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.reply_cmd import run_reply_command
 
             return run_reply_command(settings, args.post, args.limit, args.k)
+        if args.command == "pipeline":
+            from jobs.pipeline import run_pipeline
+
+            return run_pipeline(settings, args.seed, args.device, tuple(args.skip))
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graph.config import Settings
-from graph.ingest.datasets import dataset_steps
+from graph.ingest.datasets import KNOWN_REJECTS, dataset_steps
 from graph.ingest.readers import read_whitespace
 from graph.ingest.rows import RawRow
 from graph.ingest.steps import canonical_dir_steps, edges_steps
@@ -60,7 +60,7 @@ def _load(store: GraphStore, settings: Settings, args: argparse.Namespace, workd
     if args.dataset:
         if args.path is None:
             raise ValueError(f"--dataset {args.dataset} needs --path DIR")
-        load_strict(store, dataset_steps(args.dataset, args.path), allow_rejects=args.dataset == "lastfm")
+        load_strict(store, dataset_steps(args.dataset, args.path), KNOWN_REJECTS.get(args.dataset, 0))
         if args.dataset == "lastfm":
             run_embed(store, encoder)
         return None

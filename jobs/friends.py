@@ -2,9 +2,10 @@
 
 For each user the candidates are friends of friends plus the nearest users in the GNN's
 embedding space and, when profiles carry text, in text-embedding space, so that strangers
-with shared interests can be found.  A candidate's score is a weighted sum of four
+with shared interests can be found; so are the users who interacted with the same posts.  A candidate's score is a weighted sum of five
 standardised features: the GNN's dot product, the number of mutual friends (log),
-Adamic-Adar and profile-text cosine.  The GNN is trained on 90% of the friendships; the
+Adamic-Adar, profile-text cosine and shared content (Adamic-Adar over the posts both
+interacted with).  The GNN is trained on 90% of the friendships; the
 weights are chosen on the other 10% by a grid search that maximises Recall@k of those
 held-out friendships among the candidates, the metric the suggestions are judged by.  (A
 logistic regression on the same features, fitted as a classifier, ranked worse than
@@ -31,12 +32,13 @@ from jobs.social import SocialGraph
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("gnn_dot", "log_mutual_friends", "adamic_adar", "text_cosine")
+FEATURES = ("gnn_dot", "log_mutual_friends", "adamic_adar", "text_cosine", "shared_content")
 GRID = {
     "gnn_dot": (0.0, 0.25, 0.5, 1.0, 2.0),
     "log_mutual_friends": (0.0, 0.5, 1.0),
     "adamic_adar": (0.0, 1.0),
     "text_cosine": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "shared_content": (0.0, 0.5, 1.0, 2.0),
 }
 
 
@@ -59,8 +61,8 @@ class FriendScorer:
         z: ``[U, D]`` GNN embeddings of the users.
         text: ``[U, F]`` unit text embeddings of the users, or None.
         has_text: ``[U]`` bool.
-        scale: ``[4]`` divisors that standardise :data:`FEATURES`.
-        weights: ``[4]`` weights of the standardised features.
+        scale: ``[5]`` divisors that standardise :data:`FEATURES`.
+        weights: ``[5]`` weights of the standardised features.
     """
 
     z: torch.Tensor
@@ -87,14 +89,25 @@ class Suggestions:
     text_cosine: np.ndarray
 
 
-class Structure:
-    """Common-neighbour counts and Adamic-Adar scores of a friendship graph, per chunk of users."""
+def _inverse_log_degree(degree: np.ndarray) -> sp.dia_matrix:
+    return sp.diags(np.where(degree > 1, 1.0 / np.log(np.maximum(degree, 2)), 0.0).astype(np.float32))
 
-    def __init__(self, friends: sp.csr_matrix) -> None:
+
+class Structure:
+    """Pair scores from the network, per chunk of users: common neighbours, Adamic-Adar over
+    friendships, and Adamic-Adar over content (posts both interacted with, rarer posts counting more)."""
+
+    def __init__(self, friends: sp.csr_matrix, interactions: sp.csr_matrix | None = None) -> None:
         self.friends = friends
-        degree = np.asarray(friends.sum(axis=1)).ravel()
-        inverse_log = np.where(degree > 1, 1.0 / np.log(np.maximum(degree, 2)), 0.0).astype(np.float32)
-        self.weighted = (friends @ sp.diags(inverse_log)).tocsr()
+        self.weighted = (friends @ _inverse_log_degree(np.asarray(friends.sum(axis=1)).ravel())).tocsr()
+        if interactions is None:
+            interactions = sp.csr_matrix((friends.shape[0], 0), dtype=np.float32)
+        self.content = interactions.tocsr()
+        self.content_t = (_inverse_log_degree(np.asarray(interactions.sum(axis=0)).ravel()) @ interactions.T).tocsr()
+
+    def shared_content(self, rows: np.ndarray) -> torch.Tensor:
+        """Returns ``[len(rows), U]`` float32 Adamic-Adar scores over shared posts."""
+        return torch.from_numpy((self.content[rows] @ self.content_t).toarray())
 
     def common_neighbours(self, rows: np.ndarray) -> torch.Tensor:
         """Returns ``[len(rows), U]`` float32 mutual-friend counts."""
@@ -110,7 +123,7 @@ class ChunkFeatures:
     """Dense features of every pair (chunk user, any user).
 
     Attributes:
-        values: ``[4, c, U]`` raw :data:`FEATURES`.
+        values: ``[5, c, U]`` raw :data:`FEATURES`.
         allowed: ``[c, U]`` bool, candidate and not forbidden (self, friend, opted out).
         mutual: ``[c, U]`` mutual-friend counts.
     """
@@ -144,9 +157,12 @@ def chunk_features(
     if text is not None:
         cosine = (text[c] @ text.T) * (has_text[c, None] & has_text[None, :])
         candidate.scatter_(1, torch.topk(cosine, m, dim=1).indices, True)
+    content = structure.shared_content(chunk)
+    top_content = torch.topk(content, m, dim=1)
+    candidate |= torch.zeros_like(candidate).scatter_(1, top_content.indices, top_content.values > 0)
     forbidden = torch.from_numpy(structure.friends[chunk].toarray() > 0) | blocked[None, :]
     forbidden[torch.arange(len(chunk)), c] = True
-    return ChunkFeatures(torch.stack([dot, torch.log1p(mutual), aa, cosine]), candidate & ~forbidden, mutual)
+    return ChunkFeatures(torch.stack([dot, torch.log1p(mutual), aa, cosine, content]), candidate & ~forbidden, mutual)
 
 
 def _combine(features: ChunkFeatures, scale: np.ndarray, weights: np.ndarray) -> torch.Tensor:
@@ -196,8 +212,11 @@ def fit_friend_scorer(
     generator: torch.Generator,
     device: torch.device,
     on_epoch: Callable[[int, float], None] | None = None,
+    hard_negatives: torch.Tensor | None = None,
 ) -> FriendScorer:
     """Trains the GNN on most of ``friendships`` (``[2, M]``) and chooses the feature weights on the rest.
+
+    ``hard_negatives`` (``[2, H]``): earlier suggestions that people ignored, learnt as non-friends.
 
     Returns:
         A :class:`FriendScorer` whose embeddings see every friendship in ``friendships``.
@@ -206,11 +225,11 @@ def fit_friend_scorer(
     order = torch.randperm(m, generator=generator)
     n_cal = max(1, int(m * config.calibration_share))
     calibration, fit = friendships[:, order[:n_cal]], friendships[:, order[n_cal:]]
-    model, z_fit = train_encoder(graph, fit, config.encoder, generator, device, on_epoch)
+    model, z_fit = train_encoder(graph, fit, config.encoder, generator, device, on_epoch, hard_negatives)
     text, has_text = _unit_text(graph)
     text = text if config.encoder.use_text else None
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-    structure = Structure(graph.friend_matrix(fit))
+    structure = Structure(graph.friend_matrix(fit), graph.interaction_matrix())
     scale, weights, recall = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
     log.info("friend scorer weights %s (held-out recall@%d %.4f)", dict(zip(FEATURES, weights.tolist())), config.k, recall)
     with torch.no_grad():
@@ -241,7 +260,7 @@ def suggest_friends(
         :class:`Suggestions`, best first within each user.
     """
     n = graph.num_users
-    structure = Structure(graph.friend_matrix(friendships))
+    structure = Structure(graph.friend_matrix(friendships), graph.interaction_matrix())
     rows = np.flatnonzero(~graph.opt_out) if users is None else np.asarray(users, dtype=np.int64)
     blocked = torch.from_numpy(graph.opt_out)
     out: list[tuple[np.ndarray, ...]] = []

@@ -4,7 +4,8 @@ Writes ``(:User)-[:SUGGESTED_FRIEND {score, rank, reason, mutual_friends, run_id
 for the top ``k`` of every user who has not opted out.  Metrics report the scorer's
 weights, how many users got suggestions (coverage of users), the share of suggested
 people in the 1% most-followed (popularity bias) and the Gini coefficient of how often
-each person is suggested.
+each person is suggested.  Before publishing, the run it supersedes gets its acceptance
+figures (:mod:`jobs.feedback`); that run's ignored suggestions were this run's hard negatives.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from graph.store import GraphStore
 from graph.writeback import RunWriter
 from jobs.friends import FEATURES, FriendsConfig, fit_friend_scorer, reasons, suggest_friends
+from jobs.feedback import ignored_friend_suggestions, record_acceptance
 from jobs.interests import read_interests
 from jobs.ranking import exposure_metrics
 from jobs.runtime import seed_everything
@@ -47,8 +49,9 @@ def run_friends(
     with RunWriter(store, "friends", params, relationships=["SUGGESTED_FRIEND"]) as run:
         if graph.friendships.shape[1] < 10:
             raise ValueError("the graph has fewer than 10 friendships; the friends job needs FOLLOWS to learn from")
+        ignored = ignored_friend_suggestions(store, graph.users)
         generator = seed_everything(seed)
-        scorer = fit_friend_scorer(graph, graph.friendships, config, generator, device, on_epoch)
+        scorer = fit_friend_scorer(graph, graph.friendships, config, generator, device, on_epoch, ignored)
         found = suggest_friends(graph, graph.friendships, scorer, config)
         why = reasons(found, read_interests(store, graph.users))
         ids = graph.users.ids
@@ -75,8 +78,10 @@ def run_friends(
             "exposure_gini": round(exposure["gini"], 4),
             "top1pct_popular_share": round(exposure["top1pct_share"], 4),
             "weights": {name: round(float(w), 4) for name, w in zip(FEATURES, scorer.weights)},
+            "hard_negatives": int(ignored.shape[1]),
             "seconds": round(time.perf_counter() - started, 2),
         }
+        record_acceptance(store, "friends")
         run.publish(metrics)
     log.info("friends: %s", metrics)
     return {"run_id": run.run_id, "metrics": metrics}

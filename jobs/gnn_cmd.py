@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 from typing import Any
@@ -19,28 +18,30 @@ from jobs.runtime import torch_device
 from jobs.social import read_social_graph
 
 
-def run_job(settings: Settings, args: argparse.Namespace) -> int:
-    """Runs the communities or friends job and prints its summary.
+def run_job(
+    settings: Settings, job: str, seed: int = 0, device: str | None = None, epochs: int | None = None, k: int = 20
+) -> int:
+    """Runs the ``communities`` or ``friends`` job and prints its summary.
 
     Returns:
         0 when the run was published.
     """
-    device = torch_device(args.device or settings.device)
-    encoder = EncoderConfig() if args.epochs is None else EncoderConfig(epochs=args.epochs)
+    torch_dev = torch_device(device or settings.device)
+    encoder = EncoderConfig() if epochs is None else EncoderConfig(epochs=epochs)
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store:
         graph = read_social_graph(store, settings.page_size)
-        with tqdm(total=encoder.epochs, desc=f"{args.command}: train", unit=" epoch") as bar:
+        with tqdm(total=encoder.epochs, desc=f"{job}: train", unit=" epoch") as bar:
             def on_epoch(epoch: int, loss: float) -> None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
-            if args.command == "communities":
-                summary = run_communities(store, graph, encoder, args.seed, device, on_epoch)
+            if job == "communities":
+                summary = run_communities(store, graph, encoder, seed, torch_dev, on_epoch)
             else:
-                config = dataclasses.replace(FriendsConfig(), k=args.k, encoder=encoder)
-                summary = run_friends(store, graph, config, args.seed, device, on_epoch)
-    print(_format(args.command, summary, time.perf_counter() - start))
+                config = dataclasses.replace(FriendsConfig(), k=k, encoder=encoder)
+                summary = run_friends(store, graph, config, seed, torch_dev, on_epoch)
+    print(_format(job, summary, time.perf_counter() - start))
     return 0
 
 

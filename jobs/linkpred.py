@@ -88,8 +88,12 @@ def train_encoder(
     generator: torch.Generator,
     device: torch.device,
     on_epoch: Callable[[int, float], None] | None = None,
+    hard_negatives: torch.Tensor | None = None,
 ) -> tuple[SocialEncoder, torch.Tensor]:
     """Trains an encoder to predict ``friendships`` (``[2, M]`` user pairs).
+
+    ``hard_negatives`` (``[2, H]`` user pairs, e.g. suggestions people ignored) join the
+    random negatives of every epoch.
 
     Returns:
         The trained encoder and the final node embeddings ``z`` ``[N, dim]`` (on the CPU),
@@ -108,6 +112,8 @@ def train_encoder(
         z = model(adjacency(graph.message_edges(visible), graph.num_nodes, device), x)
         pos = torch.cat([supervised, supervised.flip(0)], dim=1)
         neg = _negatives(pos, graph.num_users, config.negatives, generator)
+        if hard_negatives is not None and hard_negatives.numel():
+            neg = torch.cat([neg, hard_negatives, hard_negatives.flip(0)], dim=1)
         pos_logit = (z[pos[0]] * z[pos[1]]).sum(-1)
         neg_logit = (z[neg[0]] * z[neg[1]]).sum(-1)
         loss = F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit)) + F.binary_cross_entropy_with_logits(

@@ -21,14 +21,15 @@ from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
 from jobs.communities import CommunityConfig, detect, friendship_graph, louvain, modularity
 from jobs.communities_job import run_communities
+from jobs.embed import run_embed
 from jobs.eval_friends import evaluate_friends
-from jobs.friends import FriendsConfig
+from jobs.feedback import ignored_friend_suggestions, record_acceptance
+from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
 from jobs.friends_job import run_friends
 from jobs.linkpred import EncoderConfig, train_encoder
 from jobs.runtime import seed_everything
 from jobs.social import SocialGraph, read_social_graph, undirected_pairs
 from text.embeddings import Encoder
-from jobs.embed import run_embed
 
 CPU = torch.device("cpu")
 ENCODER = EncoderConfig(epochs=60)
@@ -137,14 +138,15 @@ def test_friends_job_writes_valid_explained_suggestions(
     assert same >= 0.7, same
 
 
-def test_friends_job_is_reproducible_and_replaces_its_previous_run(loaded: GraphStore, social: SocialGraph) -> None:
+def test_friend_suggestions_are_reproducible_for_a_seed(social: SocialGraph) -> None:
     config = FriendsConfig(k=5, encoder=EncoderConfig(epochs=20))
-    query = "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run}]->(b:User) RETURN a.id AS a, b.id AS b, s.rank AS r ORDER BY a, r"
-    first = run_friends(loaded, social, config, seed=5, device=CPU)
-    before = loaded.read(query, {"run": first["run_id"]})
-    second = run_friends(loaded, social, config, seed=5, device=CPU)
-    assert loaded.read(query, {"run": second["run_id"]}) == before
-    assert loaded.read("MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n", {"run": first["run_id"]})[0]["n"] == 0
+    found = []
+    for _ in range(2):
+        scorer = fit_friend_scorer(social, social.friendships, config, seed_everything(5), CPU)
+        found.append(suggest_friends(social, social.friendships, scorer, config))
+    np.testing.assert_array_equal(found[0].src, found[1].src)
+    np.testing.assert_array_equal(found[0].dst, found[1].dst)
+    np.testing.assert_allclose(found[0].score, found[1].score)
 
 
 def _email_graph(datasets: Path) -> tuple[SocialGraph, np.ndarray]:
@@ -178,3 +180,25 @@ def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighb
     assert model["recall@20"] >= baselines["common_neighbours"]["recall@20"]
     assert model["recall@20"] >= 0.95 * baselines["adamic_adar"]["recall@20"]
     assert 0 < model["hits@20"] <= 1
+
+
+def test_feedback_measures_acceptance_and_feeds_ignored_suggestions_back(loaded: GraphStore, social: SocialGraph) -> None:
+    config = FriendsConfig(k=5, encoder=EncoderConfig(epochs=10))
+    first = run_friends(loaded, social, config, seed=1, device=CPU)
+    shown = first["metrics"]["suggestions"]
+    accepted = loaded.read(
+        "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run, rank: 1}]->(b:User) WITH a, b ORDER BY a.id LIMIT 3 "
+        "CREATE (a)-[:FOLLOWS]->(b) RETURN count(*) AS n",
+        {"run": first["run_id"]},
+    )[0]["n"]
+    assert accepted == 3
+    figures = record_acceptance(loaded, "friends")
+    assert figures == {"job": "friends", "run_id": first["run_id"], "shown": shown, "accepted": 3, "rate": round(3 / shown, 6)}
+    assert current_run(loaded, "friends")["metrics"]["online"]["accepted"] == 3
+    ignored = ignored_friend_suggestions(loaded, social.users)
+    assert ignored.shape[1] <= shown - 3
+    second = run_friends(loaded, social, config, seed=1, device=CPU)
+    assert second["metrics"]["hard_negatives"] == ignored.shape[1] > 0
+    history = loaded.read("MATCH (r:JobRun {id: $id}) RETURN r.metrics AS m, r.status AS s", {"id": first["run_id"]})[0]
+    assert history["s"] == "superseded" and '"accepted": 3' in history["m"]
+    assert loaded.read("MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n", {"run": first["run_id"]})[0]["n"] == 0

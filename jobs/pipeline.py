@@ -1,0 +1,49 @@
+"""``python -m jobs pipeline``: every analytics job in data-flow order over the configured graph.
+
+embed → sentiment → communities → friends → recommend.  Each job reads what the graph holds
+(never another job's memory) and publishes its own run; a failing job stops the pipeline with
+its exit status, leaving the earlier jobs' published runs in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from graph.config import Settings
+from jobs.embed_cmd import run_embed_command
+from jobs.gnn_cmd import run_job
+from jobs.recommend_cmd import run_recommend_command
+from jobs.sentiment_cmd import run_sentiment_command
+
+log = logging.getLogger(__name__)
+
+STEPS = ("embed", "sentiment", "communities", "friends", "recommend")
+
+
+def pipeline_steps(settings: Settings, seed: int = 0, device: str | None = None) -> list[tuple[str, Callable[[], int]]]:
+    """Returns ``(name, run)`` for each job in order; ``run()`` returns its exit status."""
+    return [
+        ("embed", lambda: run_embed_command(settings, None, device, None)),
+        ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000)),
+        ("communities", lambda: run_job(settings, "communities", seed, device)),
+        ("friends", lambda: run_job(settings, "friends", seed, device)),
+        ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device)),
+    ]
+
+
+def run_pipeline(settings: Settings, seed: int = 0, device: str | None = None, skip: tuple[str, ...] = ()) -> int:
+    """Runs the jobs in order, skipping ``skip``.
+
+    Returns:
+        0 when every job succeeded, else the first failing job's status.
+    """
+    for name, run in pipeline_steps(settings, seed, device):
+        if name in skip:
+            continue
+        log.info("pipeline: %s", name)
+        status = run()
+        if status:
+            log.error("pipeline stopped: %s exited with %d", name, status)
+            return status
+    return 0
