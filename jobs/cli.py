@@ -95,11 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
 
     evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
-    evaluate.add_argument(
-        "--online", action="store_true",
-        help="instead: measure how the current suggestions fared (suggested friends followed, recommended posts interacted with)",
-    )
-    targets = evaluate.add_subparsers(dest="target")
+    targets = evaluate.add_subparsers(dest="target", required=True)
     ev_comm = targets.add_parser("communities", help="NMI and modularity against ground truth, with Louvain baselines")
     ev_comm.add_argument("--dataset", choices=["email-eu-core", "synthetic"])
     ev_comm.add_argument("--path", type=Path, help="folder of the public dataset")
@@ -131,11 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     ev_reply = targets.add_parser("reply", help="suggested replies on RumourEval 2017 with the real replies hidden")
     ev_reply.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
     ev_reply.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
-
-    pipe = sub.add_parser("pipeline", help="run every job in order: embed, sentiment, communities, friends, recommend")
-    pipe.add_argument("--seed", type=int, default=0)
-    pipe.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    pipe.add_argument("--skip", action="append", default=[], choices=["embed", "sentiment", "communities", "friends", "recommend"])
 
     sent = sub.add_parser("sentiment", help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
     sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
@@ -201,15 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("communities", "friends"):
             from jobs.gnn_cmd import run_job
 
-            return run_job(settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20))
+            return run_job(settings, args)
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command
 
             return run_sentiment_command(settings, args.device, args.batch_size, args.page_size)
-        if args.command == "evaluate" and (args.online or args.target is None):
-            from jobs.feedback import run_online_evaluation
-
-            return run_online_evaluation(settings, args.online)
         if args.command == "evaluate" and args.target == "sentiment":
             from jobs.evaluate_sentiment import run_sentiment_evaluation
 
@@ -234,10 +221,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.reply_cmd import run_reply_command
 
             return run_reply_command(settings, args.post, args.limit, args.k)
-        if args.command == "pipeline":
-            from jobs.pipeline import run_pipeline
-
-            return run_pipeline(settings, args.seed, args.device, tuple(args.skip))
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graph.catalogue import load_query
 from graph.config import Settings
 from graph.store import GraphStore
-from jobs.catalogue import load_query
 from jobs.output import parse_param, render
 
 

@@ -14,13 +14,13 @@ import time
 
 from tqdm import tqdm
 
+from graph.catalogue import load_query
 from graph.config import Settings
 from graph.ingest.loader import RejectLog
 from graph.ingest.steps import canonical_dir_steps
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.catalogue import load_query
 from jobs.embed import run_embed
 from jobs.ingest_cmd import format_summary, load
 from jobs.output import render

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graph.catalogue import load_query
 from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.catalogue import load_query
 from jobs.embed import run_embed
 from text.embeddings import Encoder, text_hash
 from text.profiles import combine, tags_sentence

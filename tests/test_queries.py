@@ -6,16 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from graph.catalogue import QUERIES_DIR, load_query, query_names
 from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
-from jobs.catalogue import QUERIES_DIR, load_query, query_names
 
 TESTED = {"graph_counts", "popular_posts", "user_profile", "shared_interests"}
 TESTED_WITH_EMBEDDINGS = {"similar_posts", "similar_users"}
 """Exercised in tests/test_embed.py, where the vectors exist."""
 TESTED_WITH_REPLIES = {"suggested_replies"}
 """Exercised in tests/test_replies.py, where the reply job has run."""
+TESTED_AFTER_PIPELINE = {
+    "friend_suggestions", "recommendations", "community", "communities", "bridges",
+    "community_sentiment_over_time", "job_runs", "suggestion_acceptance",
+}
+"""Exercised in tests/test_query_library.py, after every job has run."""
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def run(store: GraphStore, name: str, **params: object) -> list[dict]:
 
 
 def test_every_catalogue_query_is_tested() -> None:
-    assert set(query_names()) == TESTED | TESTED_WITH_EMBEDDINGS | TESTED_WITH_REPLIES, f"add a test for the new files in {QUERIES_DIR}"
+    assert set(query_names()) == TESTED | TESTED_WITH_EMBEDDINGS | TESTED_WITH_REPLIES | TESTED_AFTER_PIPELINE, f"add a test for the new files in {QUERIES_DIR}"
 
 
 def test_graph_counts(graph: GraphStore) -> None:

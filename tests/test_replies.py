@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graph.catalogue import load_query
 from graph.config import Settings
 from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
@@ -18,7 +19,6 @@ from graph.schema import ensure_schema
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
-from jobs.catalogue import load_query
 from jobs.embed import run_embed
 from jobs.reply import ReplySettings, suggest_replies, write_suggestions
 from text.embeddings import Encoder

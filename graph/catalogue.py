@@ -1,0 +1,86 @@
+"""The query catalogue: Cypher files in the top-level ``queries/`` folder, run by name.
+
+A query file states its parameters as ``$name``; an optional one has a default on a
+comment line of its own, ``// default $name = JSON``, which the runners here fill in
+when the caller leaves it out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import neo4j
+import pandas as pd
+
+from graph.store import GraphStore
+
+QUERIES_DIR = Path(__file__).resolve().parents[1] / "queries"
+
+_DEFAULT = re.compile(r"^\s*//\s*default\s+\$(\w+)\s*=\s*(.+?)\s*$", re.MULTILINE)
+_PARAMETER = re.compile(r"\$(\w+)")
+_COMMENT = re.compile(r"//.*$", re.MULTILINE)
+
+
+def query_names() -> list[str]:
+    """Returns the names (file stems) of every query in the catalogue, sorted."""
+    return sorted(p.stem for p in QUERIES_DIR.glob("*.cypher"))
+
+
+def load_query(name_or_path: str) -> str:
+    """Returns the Cypher text of a catalogue query (by name) or of a file (by path).
+
+    Raises:
+        FileNotFoundError: naming the catalogue when there is no such query.
+    """
+    path = Path(name_or_path)
+    if not path.exists():
+        path = QUERIES_DIR / f"{name_or_path.removesuffix('.cypher')}.cypher"
+    if not path.exists():
+        raise FileNotFoundError(f"no query {name_or_path!r}; the catalogue has: {', '.join(query_names())}")
+    return path.read_text(encoding="utf-8")
+
+
+def query_parameters(text: str) -> dict[str, Any]:
+    """Returns each ``$parameter`` of a query mapped to its declared default, or to ``...`` when it is required."""
+    defaults = {name: json.loads(value) for name, value in _DEFAULT.findall(text)}
+    names = dict.fromkeys(_PARAMETER.findall(_COMMENT.sub("", text)))
+    return {name: defaults.get(name, ...) for name in names}
+
+
+def bind_parameters(name: str, text: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns ``params`` completed with the query's declared defaults.
+
+    Raises:
+        ValueError: naming the required parameters that ``params`` lacks, with an example call.
+    """
+    declared = query_parameters(text)
+    missing = [p for p, default in declared.items() if default is ... and p not in params]
+    if missing:
+        example = " ".join(f"{p}=…" for p in missing)
+        raise ValueError(f"query {name!r} needs {', '.join(missing)}: python -m jobs query {name} {example}")
+    return {**{p: d for p, d in declared.items() if d is not ...}, **params}
+
+
+def run_query(name: str, store: GraphStore | None = None, **params: Any) -> pd.DataFrame:
+    """Runs catalogue query ``name`` in a read transaction, on ``store`` or on the configured server.
+
+    Optional parameters take their declared defaults; Neo4j dates and times become pandas timestamps.
+
+    Returns:
+        One row per record, one column per returned key, in the query's order.
+    """
+    text = load_query(name)
+    bound = bind_parameters(name, text, params)
+
+    def work(tx: neo4j.ManagedTransaction) -> pd.DataFrame:
+        return tx.run(text, bound).to_df(parse_dates=True)
+
+    # A store the caller passed stays open; one opened here is closed here.
+    with nullcontext(store) if store is not None else GraphStore.from_settings() as target:
+        with target.session() as session:
+            return session.execute_read(work)

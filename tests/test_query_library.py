@@ -1,0 +1,288 @@
+"""The result queries of the catalogue, run after the whole pipeline on a small synthetic network.
+
+The module builds one graph: 200 synthetic users ingested and embedded, then the sentiment,
+communities, friends, recommend and reply jobs through their Python entry points (few epochs:
+the queries are under test here, not the models).  Each query's result is checked against
+the graph itself, mostly recomputed in Python from the raw relationships.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+import torch
+
+import graph
+from graph.catalogue import bind_parameters, load_query, query_parameters, run_query
+from graph.config import Settings
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import canonical_dir_steps, run_steps
+from graph.schema import ensure_schema
+from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from graph.writeback import current_run
+from jobs.cli import main
+from jobs.communities_job import run_communities
+from jobs.embed import run_embed
+from jobs.friends import FriendsConfig
+from jobs.friends_job import run_friends
+from jobs.linkpred import EncoderConfig
+from jobs.recommend import run_recommend
+from jobs.recommend_model import TrainConfig
+from jobs.reply import write_suggestions
+from jobs.sentiment import run_sentiment
+from jobs.social import read_social_graph
+from text.embeddings import Encoder
+from text.sentiment import SentimentClassifier
+
+N_USERS = 200
+CPU = torch.device("cpu")
+ENCODER = EncoderConfig(epochs=30)
+JOBS = ("sentiment", "communities", "friends", "recommend", "reply")
+
+
+@pytest.fixture(scope="module")
+def results(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    """The synthetic network after ingest, embed, sentiment, communities, friends, recommend and reply."""
+    out = tmp_path_factory.mktemp("query-library")
+    write_canonical(generate(N_USERS, seed=5), out)
+    with GraphStore.from_settings(settings) as store:
+        store.wipe()
+        ensure_schema(store)
+        assert run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(out)).rejected == 0
+        run_embed(store, Encoder("all-MiniLM-L6-v2", device="cpu"))
+        run_sentiment(store, SentimentClassifier(device="cpu"))
+        social = read_social_graph(store)
+        run_communities(store, social, ENCODER, seed=0, device=CPU)
+        run_friends(store, social, FriendsConfig(k=5, encoder=ENCODER), seed=0, device=CPU)
+        run_recommend(store, k=5, config=TrainConfig(epochs=10, batch_size=1024, lr=1e-2), device=CPU)
+        write_suggestions(store, limit=20)
+        yield store
+
+
+@pytest.fixture
+def configured(results: GraphStore, monkeypatch: pytest.MonkeyPatch) -> GraphStore:
+    """The results graph, also as the server that ``Settings.from_env()`` names (for the CLI and ``graph.run_query``)."""
+    conn = results.connection
+    for name, value in (("NEO4J_URI", conn.uri), ("NEO4J_USER", conn.user), ("NEO4J_PASSWORD", conn.password)):
+        monkeypatch.setenv(name, value)
+    return results
+
+
+def _busiest(store: GraphStore, rel_type: str, job: str) -> str:
+    """The user with the most results of ``job``'s current run (ties by id)."""
+    return store.read(
+        f"MATCH (run:JobRun {{job: $job, current: true}}) MATCH (u:User)-[s:{rel_type} {{run_id: run.id}}]->() "
+        "RETURN u.id AS id, count(s) AS n ORDER BY n DESC, id LIMIT 1",
+        {"job": job},
+    )[0]["id"]
+
+
+def _memberships(store: GraphStore) -> dict[str, int]:
+    rows = store.read(
+        "MATCH (run:JobRun {job: 'communities', current: true}) "
+        "MATCH (u:User)-[:IN_COMMUNITY {run_id: run.id}]->(c:Community) RETURN u.id AS user, c.index AS community"
+    )
+    return {r["user"]: r["community"] for r in rows}
+
+
+def test_parameters_are_declared_and_required_ones_are_named() -> None:
+    assert query_parameters(load_query("friend_suggestions")) == {"user": ...}
+    assert query_parameters(load_query("job_runs")) == {"job": None, "limit": 50}
+    assert bind_parameters("job_runs", load_query("job_runs"), {"job": "friends"}) == {"job": "friends", "limit": 50}
+    with pytest.raises(ValueError, match="needs user: python -m jobs query friend_suggestions user="):
+        bind_parameters("friend_suggestions", load_query("friend_suggestions"), {})
+
+
+def test_friend_suggestions_are_ranked_reasoned_and_never_followed_or_opted_out(results: GraphStore) -> None:
+    user = _busiest(results, "SUGGESTED_FRIEND", "friends")
+    frame = run_query("friend_suggestions", store=results, user=user)
+    assert 3 <= len(frame) <= 5
+    assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
+    assert frame["score"].is_monotonic_decreasing and frame["reason"].str.len().gt(0).all()
+    assert (frame["run_id"] == current_run(results, "friends")["id"]).all()
+    followed = {r["id"] for r in results.read("MATCH (:User {id: $u})-[:FOLLOWS]->(v) RETURN v.id AS id", {"u": user})}
+    opted = {r["id"] for r in results.read("MATCH (u:User {opt_out: true}) RETURN u.id AS id")}
+    assert opted and not set(frame["user"]) & (followed | opted | {user})
+
+
+def test_recommendations_are_ranked_reasoned_new_to_the_user_and_never_by_opted_out_authors(results: GraphStore) -> None:
+    user = _busiest(results, "RECOMMENDED", "recommend")
+    frame = run_query("recommendations", store=results, user=user)
+    assert 3 <= len(frame) <= 5
+    assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
+    assert frame["score"].is_monotonic_decreasing and frame["reason"].str.len().gt(0).all()
+    assert frame["text"].str.len().gt(0).all()
+    known = {r["id"] for r in results.read("MATCH (:User {id: $u})-[:INTERACTED]->(p) RETURN p.id AS id", {"u": user})}
+    hidden = {r["id"] for r in results.read("MATCH (:User {opt_out: true})-[:POSTED]->(p) RETURN p.id AS id")}
+    assert hidden and not set(frame["post"]) & (known | hidden)
+
+
+def test_communities_partition_every_user_and_carry_keywords_and_sentiment(results: GraphStore) -> None:
+    frame = run_query("communities", store=results)
+    run = current_run(results, "communities")
+    assert len(frame) == run["metrics"]["communities"] >= 2
+    assert frame["size"].sum() == N_USERS and abs(frame["share"].sum() - 1.0) < 1e-3
+    assert frame["size"].is_monotonic_decreasing
+    assert sorted(frame["community"]) == list(range(len(frame)))
+    assert frame["keywords"].map(len).gt(0).all() and frame["label"].str.len().gt(0).all()
+    assert frame["sentiment"].between(-1, 1).all(), "the sentiment job ran before the communities job"
+    members = _memberships(results)
+    assert Counter(members.values()) == dict(zip(frame["community"], frame["size"]))
+    for row in frame.itertuples():
+        assert 1 <= len(row.central) <= 3 and all(members[u] == row.community for u in row.central)
+
+
+def test_community_by_index_or_id_lists_its_members_most_central_first(results: GraphStore) -> None:
+    overview = run_query("communities", store=results).iloc[0]
+    by_index = run_query("community", store=results, community=int(overview["community"]))
+    by_id = run_query("community", store=results, community=overview["id"])
+    pd.testing.assert_frame_equal(by_index, by_id)
+    members = _memberships(results)
+    assert set(by_index["user"]) == {u for u, c in members.items() if c == overview["community"]}
+    assert len(by_index) == overview["size"] and (by_index["size"] == overview["size"]).all()
+    assert by_index["score"].is_monotonic_decreasing
+    assert by_index["user"].head(len(overview["central"])).tolist() == overview["central"]
+    assert by_index["keywords"].iloc[0] == overview["keywords"]
+    assert by_index["user_sentiment"].dropna().between(-1, 1).all() and by_index["user_sentiment"].notna().any()
+    assert run_query("community", store=results, community=999).empty
+
+
+def _participation(store: GraphStore, members: dict[str, int]) -> dict[str, tuple[int, int, float]]:
+    """Recomputes (friends, communities, participation coefficient) per user from the FOLLOWS pairs."""
+    friends: dict[str, set[str]] = defaultdict(set)
+    for r in store.read("MATCH (a:User)-[:FOLLOWS]->(b:User) RETURN a.id AS a, b.id AS b"):
+        friends[r["a"]].add(r["b"])
+        friends[r["b"]].add(r["a"])
+    out = {}
+    for user, theirs in friends.items():
+        counts = Counter(members[f] for f in theirs)
+        out[user] = (len(theirs), len(counts), 1.0 - sum((n / len(theirs)) ** 2 for n in counts.values()))
+    return out
+
+
+def test_bridges_are_the_users_whose_friends_spread_over_most_communities(results: GraphStore) -> None:
+    frame = run_query("bridges", store=results, k=10)
+    expected = _participation(results, _memberships(results))
+    opted = {r["id"] for r in results.read("MATCH (u:User {opt_out: true}) RETURN u.id AS id")}
+    eligible = {u: v for u, v in expected.items() if v[0] >= 3 and u not in opted}
+    assert len(frame) == 10 and not set(frame["user"]) & opted
+    for row in frame.itertuples():
+        degree, communities, participation = expected[row.user]
+        assert (row.friends, row.communities) == (degree, communities)
+        assert row.participation == pytest.approx(participation, abs=1e-4)
+    assert frame["participation"].is_monotonic_decreasing
+    best = sorted((v[2] for v in eligible.values()), reverse=True)[:10]
+    assert frame["participation"].tolist() == pytest.approx(best, abs=1e-4)
+    assert frame["communities"].iloc[0] >= 2 and frame["friends_elsewhere"].iloc[0] >= 1
+
+
+def test_community_sentiment_over_time_matches_the_members_posts_by_month(results: GraphStore) -> None:
+    frame = run_query("community_sentiment_over_time", store=results)
+    members = _memberships(results)
+    posts = pd.DataFrame(
+        results.read(
+            "MATCH (u:User)-[:POSTED]->(p:Post) WHERE p.sentiment_score IS NOT NULL AND p.created_at IS NOT NULL "
+            "RETURN u.id AS user, p.sentiment_score AS score, p.created_at AS at"
+        )
+    )
+    posts["community"] = posts["user"].map(members)
+    posts["month"] = [at.to_native().strftime("%Y-%m") for at in posts["at"]]
+    expected = posts.groupby(["community", "month"])["score"].agg(["count", "mean"]).reset_index()
+    assert len(frame) == len(expected) and frame["month"].nunique() >= 2
+    merged = frame.merge(expected, on=["community", "month"])
+    assert len(merged) == len(frame)
+    assert (merged["posts"] == merged["count"]).all()
+    assert (merged["sentiment"] - merged["mean"]).abs().max() < 1e-3
+    assert (frame["positive"] + frame["negative"]).between(0, 1).all()
+    one = run_query("community_sentiment_over_time", store=results, community=0)
+    assert set(one["community"]) == {0} and len(one) == (frame["community"] == 0).sum()
+
+
+def test_job_runs_lists_the_pipelines_runs_newest_first_with_their_metrics(results: GraphStore) -> None:
+    frame = run_query("job_runs", store=results)
+    assert sorted(frame["job"]) == sorted(JOBS)
+    assert (frame["status"] == "completed").all() and frame["current"].all() and not frame["purged"].any()
+    assert frame["started_at"].is_monotonic_decreasing
+    assert frame["job"].tolist()[0] == "reply", "the reply job ran last"
+    assert (frame["finished_at"] >= frame["started_at"]).all() and frame["seconds"].ge(0).all()
+    metrics = {row.job: json.loads(row.metrics) for row in frame.itertuples()}
+    assert metrics["communities"]["communities"] >= 2 and metrics["friends"]["suggestions"] > 0
+    assert metrics["sentiment"]["posts_classified"] == results.node_count("Post")
+    friends = run_query("job_runs", store=results, job="friends")
+    assert friends["run_id"].tolist() == [current_run(results, "friends")["id"]]
+    assert len(run_query("job_runs", store=results, limit=2)) == 2
+
+
+def test_query_command_prints_a_table_and_names_a_missing_parameter(
+    configured: GraphStore, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    user = _busiest(configured, "SUGGESTED_FRIEND", "friends")
+    suggested = run_query("friend_suggestions", store=configured, user=user)["user"].tolist()
+    assert main(["query", "friend_suggestions", f"user={user}"]) == 0
+    out = capsys.readouterr().out
+    assert "| rank | user" in out and all(s in out for s in suggested) and f"{len(suggested)} rows" in out
+    assert main(["query", "friend_suggestions"]) == 2
+    assert "needs user" in caplog.text
+    assert main(["query", "no_such_query"]) == 2
+
+
+def test_status_command_prints_every_run_with_key_metrics(configured: GraphStore, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for job in JOBS:
+        [line] = [line for line in lines if line.startswith(f"| {job} ")]
+        assert "| completed " in line and "| True " in line and current_run(configured, job)["id"] in line
+    assert any("modularity=" in line for line in lines) and any("suggestions=" in line for line in lines)
+    assert main(["status", "--job", "friends"]) == 0
+    assert "1 row" in capsys.readouterr().out
+
+
+def test_graph_package_exposes_run_query(configured: GraphStore) -> None:
+    assert graph.run_query is run_query
+    assert set(graph.run_query("job_runs")["job"]) == set(JOBS), "without a store: the configured server"
+
+
+def test_suggestion_acceptance_counts_suggestions_that_became_connections(results: GraphStore) -> None:
+    before = run_query("suggestion_acceptance", store=results).set_index("job")
+    assert set(before.index) == {"friends", "recommend"} and (before["measured"] == "live").all()
+    assert (before["accepted"] == 0).all() and (before["acceptance"] == 0).all()
+    assert before.loc["friends", "shown"] == current_run(results, "friends")["metrics"]["suggestions"]
+    assert before.loc["recommend", "shown"] == current_run(results, "recommend")["metrics"]["recommendations"]
+    user = _busiest(results, "SUGGESTED_FRIEND", "friends")
+    followed = run_query("friend_suggestions", store=results, user=user)["user"].tolist()[:3]
+    liked = run_query("recommendations", store=results, user=user)["post"].tolist()[:2]
+    try:
+        results.write("MATCH (a:User {id: $u}), (b:User) WHERE b.id IN $ids CREATE (a)-[:FOLLOWS]->(b)", {"u": user, "ids": followed})
+        results.write(
+            "MATCH (a:User {id: $u}), (p:Post) WHERE p.id IN $ids CREATE (a)-[:INTERACTED {kind: 'like', weight: 1.0, at: datetime()}]->(p)",
+            {"u": user, "ids": liked},
+        )
+        after = run_query("suggestion_acceptance", store=results).set_index("job")
+        assert after.loc["friends", "accepted"] == 3 and after.loc["recommend", "accepted"] == 2
+        assert after.loc["friends", "acceptance"] == pytest.approx(3 / after.loc["friends", "shown"], abs=1e-4)
+        assert not set(followed) & set(run_query("friend_suggestions", store=results, user=user)["user"])
+        assert not set(liked) & set(run_query("recommendations", store=results, user=user)["post"])
+        # A purged run keeps only what was recorded in its metrics before its results were
+        # deleted, in the layout `python -m jobs evaluate --online` writes.
+        stamp = datetime(2020, 1, 1, tzinfo=timezone.utc)
+        results.write(
+            "CREATE (:JobRun {id: 'friends-old', job: 'friends', status: 'superseded', current: false, purged: true, "
+            "started_at: $at, finished_at: $at, metrics: $metrics}), "
+            "(:JobRun {id: 'friends-older', job: 'friends', status: 'superseded', current: false, purged: true, "
+            "started_at: $at, finished_at: $at, metrics: '{\"suggestions\": 7}'})",
+            {"at": stamp, "metrics": json.dumps({"online": {"accepted": 4, "rate": 0.4, "shown": 10}, "suggestions": 10}, sort_keys=True)},
+        )
+        history = run_query("suggestion_acceptance", store=results, job="friends").set_index("run_id")
+        assert history.loc["friends-old", ["measured", "shown", "accepted", "acceptance"]].tolist() == ["recorded", 10, 4, 0.4]
+        assert history.loc["friends-older", ["measured", "shown", "accepted"]].isna().all()
+        assert history.index[0] == current_run(results, "friends")["id"]
+    finally:
+        results.write("MATCH (:User {id: $u})-[f:FOLLOWS]->(b:User) WHERE b.id IN $ids DELETE f", {"u": user, "ids": followed})
+        results.write("MATCH (:User {id: $u})-[i:INTERACTED]->(p:Post) WHERE p.id IN $ids AND i.at > datetime() - duration('PT1H') DELETE i", {"u": user, "ids": liked})
+        results.write("MATCH (r:JobRun) WHERE r.id IN ['friends-old', 'friends-older'] DELETE r")
