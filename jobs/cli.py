@@ -1,4 +1,4 @@
-"""The ``python -m jobs`` command line: server, Cypher, ingest, generator and demo."""
+"""The ``python -m jobs`` command line: server, Cypher, ingest, the analytics jobs, evaluation, queries and demo."""
 
 from __future__ import annotations
 
@@ -95,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
 
     evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
-    targets = evaluate.add_subparsers(dest="target", required=True)
+    evaluate.add_argument(
+        "--online", action="store_true",
+        help="instead: measure how the current suggestions fared (suggested friends followed, recommended posts interacted with)",
+    )
+    targets = evaluate.add_subparsers(dest="target")
     ev_comm = targets.add_parser("communities", help="NMI and modularity against ground truth, with Louvain baselines")
     ev_comm.add_argument("--dataset", choices=["email-eu-core", "synthetic"])
     ev_comm.add_argument("--path", type=Path, help="folder of the public dataset")
@@ -128,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev_reply.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
     ev_reply.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
 
+    pipe = sub.add_parser("pipeline", help="run every job in order: embed, sentiment, communities, friends, recommend")
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    pipe.add_argument("--skip", action="append", default=[], choices=["embed", "sentiment", "communities", "friends", "recommend"])
+
     sent = sub.add_parser("sentiment", help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
     sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
     sent.add_argument("--batch-size", type=int, help="texts per forward pass of the embedding model")
@@ -146,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--format", choices=["csv", "parquet"], default="csv")
 
-    demo = sub.add_parser("demo", help="start Neo4j, build the default synthetic graph in it, print what is there")
+    demo = sub.add_parser("demo", help="start Neo4j, build the default synthetic graph, run every job on it, print sample results")
     demo.add_argument("--users", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)
     return parser
@@ -192,11 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("communities", "friends"):
             from jobs.gnn_cmd import run_job
 
-            return run_job(settings, args)
+            return run_job(settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20))
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command
 
             return run_sentiment_command(settings, args.device, args.batch_size, args.page_size)
+        if args.command == "evaluate" and (args.online or args.target is None):
+            from jobs.feedback import run_online_evaluation
+
+            return run_online_evaluation(settings, args.online)
         if args.command == "evaluate" and args.target == "sentiment":
             from jobs.evaluate_sentiment import run_sentiment_evaluation
 
@@ -221,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.reply_cmd import run_reply_command
 
             return run_reply_command(settings, args.post, args.limit, args.k)
+        if args.command == "pipeline":
+            from jobs.pipeline import run_pipeline
+
+            return run_pipeline(settings, args.seed, args.device, tuple(args.skip))
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 

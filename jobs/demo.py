@@ -1,9 +1,10 @@
 """``python -m jobs demo``: the whole pipeline on the default synthetic network, from nothing.
 
 Starts the project's Neo4j (unless ``NEO4J_URI`` names another server), generates
-the default synthetic social network, ingests it, embeds posts and profiles with
-the packaged text model, and prints what the graph holds together with sample
-catalogue queries.
+the default synthetic social network, ingests it, runs the pipeline (embed, sentiment,
+communities, friends, recommend), and prints the job runs and sample catalogue queries:
+the communities, friend suggestions for a hiker who posts photos, and recommendations
+for a reader of AI and blockchain.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 import time
 
-from tqdm import tqdm
+import pandas as pd
 
 from graph.catalogue import load_query
 from graph.config import Settings
@@ -21,10 +22,9 @@ from graph.ingest.steps import canonical_dir_steps
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.embed import run_embed
 from jobs.ingest_cmd import format_summary, load
 from jobs.output import render
-from text.embeddings import Encoder
+from jobs.pipeline import run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +47,31 @@ def run_demo(settings: Settings, users: int, seed: int) -> int:
     try:
         with GraphStore.from_settings(settings) as store:
             summary = load(store, canonical_dir_steps(data_dir), rejects)
-            print(format_summary(summary, time.perf_counter() - start))
-            encoder = Encoder(settings.embedding_model, settings.device, settings.embed_batch_size)
-            with tqdm(total=store.node_count("Post") + store.node_count("User"), unit=" nodes", desc="embed") as bar:
-                embedded = run_embed(store, encoder, on_progress=bar.update)
-            print(
-                f"embeddings ({embedded.model}): {embedded.posts_embedded:,d} posts and "
-                f"{embedded.users_embedded:,d} users embedded, "
-                f"{embedded.posts_unchanged + embedded.users_unchanged:,d} unchanged"
-            )
-            hiker = store.read(
-                "MATCH (p:Post)-[:TAGGED]->(:Tag {name: 'hiking'}) WHERE p.embedding IS NOT NULL RETURN p.id AS id ORDER BY id LIMIT 1"
-            )
-            for title, name, params in (
-                ("What the graph holds", "graph_counts", {}),
-                ("Most engaging posts", "popular_posts", {}),
-                ("A user at a glance (queries/user_profile.cypher, user u000001)", "user_profile", {"user": "u000001"}),
-                ("People who share u000001's interests", "shared_interests", {"user": "u000001"}),
-                ("Users whose profiles read most like u000001's", "similar_users", {"user": "u000001", "k": 5}),
-                *(
-                    [(f"Posts closest in meaning to {hiker[0]['id']} (a hiking post)", "similar_posts", {"post": hiker[0]["id"], "k": 5})]
-                    if hiker
-                    else []
-                ),
-            ):
-                keys, rows = store.read_columns(load_query(name), params)
-                print(f"\n== {title}\n{render(keys, rows)}")
+        print(format_summary(summary, time.perf_counter() - start))
     finally:
         rejects.close()
-    print("\nExplore further: python -m jobs cypher @shared_interests --param user=u000042")
+    status = run_pipeline(settings, seed)
+    if status:
+        return status
+    truth = pd.read_csv(data_dir / "ground_truth.csv", dtype={"user": str})
+    hiker = _first(truth, "hiking", "photography")
+    reader = _first(truth, "ai", "blockchain")
+    with GraphStore.from_settings(settings) as store:
+        for title, name, params in (
+            ("Job runs", "job_runs", {}),
+            ("Communities found", "communities", {}),
+            (f"Friend suggestions for {hiker}, who hikes and posts photos", "friend_suggestions", {"user": hiker}),
+            (f"Recommendations for {reader}, who follows AI and blockchain", "recommendations", {"user": reader}),
+        ):
+            keys, rows = store.read_columns(load_query(name), params)
+            print(f"\n== {title} (queries/{name}.cypher)\n{render(keys, rows[:10])}")
+    print(
+        f"\nDone in {time.perf_counter() - start:.0f} s. Explore further: python -m jobs query friend_suggestions user={hiker}"
+        " · python -m jobs status"
+    )
     return 0 if summary.rejected == 0 else 1
+
+
+def _first(truth: pd.DataFrame, topic: str, secondary: str) -> str:
+    match = truth[(truth["topic"] == topic) & (truth["secondary_topic"] == secondary)]
+    return str((match if len(match) else truth)["user"].iloc[0])
