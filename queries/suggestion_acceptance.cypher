@@ -10,8 +10,10 @@
 // - A superseded run's relationships are deleted when the next run publishes (`purged`), so
 //   only runs whose relationships are still there (the current run) are measured live
 //   (`measured = 'live'`).  For a purged run the query shows the figures recorded in its
-//   metrics before the deletion, under `online` {shown, accepted, rate}, written by
-//   `python -m jobs evaluate --online` (`measured = 'recorded'`), or nulls when none were.
+//   metrics before the deletion, under `online` {shown, accepted, rate} (`measured =
+//   'recorded'`), or nulls when none were: the friends job records them just before it
+//   supersedes a run, and `python -m jobs evaluate --online` records them for any job's
+//   current run (the figures of its last measurement, so later acceptances are missing).
 //   metrics is JSON text and Cypher has no JSON parser without APOC, so that flat object is
 //   read with split() on the json.dumps(sort_keys=True) layout.
 // Parameter: $job ('friends' or 'recommend'), or null for both.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -249,40 +248,37 @@ def test_graph_package_exposes_run_query(configured: GraphStore) -> None:
 
 
 def test_suggestion_acceptance_counts_suggestions_that_became_connections(results: GraphStore) -> None:
+    """Last in the module: it adds connections and supersedes the friends and recommend runs."""
     before = run_query("suggestion_acceptance", store=results).set_index("job")
     assert set(before.index) == {"friends", "recommend"} and (before["measured"] == "live").all()
     assert (before["accepted"] == 0).all() and (before["acceptance"] == 0).all()
-    assert before.loc["friends", "shown"] == current_run(results, "friends")["metrics"]["suggestions"]
-    assert before.loc["recommend", "shown"] == current_run(results, "recommend")["metrics"]["recommendations"]
+    friends_run, recommend_run = current_run(results, "friends"), current_run(results, "recommend")
+    assert before.loc["friends", "shown"] == friends_run["metrics"]["suggestions"]
+    assert before.loc["recommend", "shown"] == recommend_run["metrics"]["recommendations"]
+
     user = _busiest(results, "SUGGESTED_FRIEND", "friends")
     followed = run_query("friend_suggestions", store=results, user=user)["user"].tolist()[:3]
     liked = run_query("recommendations", store=results, user=user)["post"].tolist()[:2]
-    try:
-        results.write("MATCH (a:User {id: $u}), (b:User) WHERE b.id IN $ids CREATE (a)-[:FOLLOWS]->(b)", {"u": user, "ids": followed})
-        results.write(
-            "MATCH (a:User {id: $u}), (p:Post) WHERE p.id IN $ids CREATE (a)-[:INTERACTED {kind: 'like', weight: 1.0, at: datetime()}]->(p)",
-            {"u": user, "ids": liked},
-        )
-        after = run_query("suggestion_acceptance", store=results).set_index("job")
-        assert after.loc["friends", "accepted"] == 3 and after.loc["recommend", "accepted"] == 2
-        assert after.loc["friends", "acceptance"] == pytest.approx(3 / after.loc["friends", "shown"], abs=1e-4)
-        assert not set(followed) & set(run_query("friend_suggestions", store=results, user=user)["user"])
-        assert not set(liked) & set(run_query("recommendations", store=results, user=user)["post"])
-        # A purged run keeps only what was recorded in its metrics before its results were
-        # deleted, in the layout `python -m jobs evaluate --online` writes.
-        stamp = datetime(2020, 1, 1, tzinfo=timezone.utc)
-        results.write(
-            "CREATE (:JobRun {id: 'friends-old', job: 'friends', status: 'superseded', current: false, purged: true, "
-            "started_at: $at, finished_at: $at, metrics: $metrics}), "
-            "(:JobRun {id: 'friends-older', job: 'friends', status: 'superseded', current: false, purged: true, "
-            "started_at: $at, finished_at: $at, metrics: '{\"suggestions\": 7}'})",
-            {"at": stamp, "metrics": json.dumps({"online": {"accepted": 4, "rate": 0.4, "shown": 10}, "suggestions": 10}, sort_keys=True)},
-        )
-        history = run_query("suggestion_acceptance", store=results, job="friends").set_index("run_id")
-        assert history.loc["friends-old", ["measured", "shown", "accepted", "acceptance"]].tolist() == ["recorded", 10, 4, 0.4]
-        assert history.loc["friends-older", ["measured", "shown", "accepted"]].isna().all()
-        assert history.index[0] == current_run(results, "friends")["id"]
-    finally:
-        results.write("MATCH (:User {id: $u})-[f:FOLLOWS]->(b:User) WHERE b.id IN $ids DELETE f", {"u": user, "ids": followed})
-        results.write("MATCH (:User {id: $u})-[i:INTERACTED]->(p:Post) WHERE p.id IN $ids AND i.at > datetime() - duration('PT1H') DELETE i", {"u": user, "ids": liked})
-        results.write("MATCH (r:JobRun) WHERE r.id IN ['friends-old', 'friends-older'] DELETE r")
+    results.write("MATCH (a:User {id: $u}), (b:User) WHERE b.id IN $ids CREATE (a)-[:FOLLOWS]->(b)", {"u": user, "ids": followed})
+    results.write(
+        "MATCH (a:User {id: $u}), (p:Post) WHERE p.id IN $ids CREATE (a)-[:INTERACTED {kind: 'like', weight: 1.0, at: datetime()}]->(p)",
+        {"u": user, "ids": liked},
+    )
+    after = run_query("suggestion_acceptance", store=results).set_index("job")
+    assert after.loc["friends", "accepted"] == 3 and after.loc["recommend", "accepted"] == 2
+    assert after.loc["friends", "acceptance"] == pytest.approx(3 / after.loc["friends", "shown"], abs=1e-4)
+    assert not set(followed) & set(run_query("friend_suggestions", store=results, user=user)["user"])
+    assert not set(liked) & set(run_query("recommendations", store=results, user=user)["post"])
+
+    # New runs purge the old runs' relationships.  The friends job records how its old run
+    # fared just before superseding it; nothing recorded the old recommend run's figures.
+    social = read_social_graph(results)
+    run_friends(results, social, FriendsConfig(k=5, encoder=EncoderConfig(epochs=5)), seed=1, device=CPU)
+    run_recommend(results, k=5, config=TrainConfig(epochs=2, batch_size=1024, lr=1e-2), device=CPU)
+    history = run_query("suggestion_acceptance", store=results).set_index("run_id")
+    assert history.index.tolist()[:2] == [current_run(results, "recommend")["id"], current_run(results, "friends")["id"]]
+    assert (history["measured"].iloc[:2] == "live").all()
+    old = history.loc[friends_run["id"]]
+    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "recorded", before.loc["friends", "shown"], 3)
+    assert old["acceptance"] == pytest.approx(3 / old["shown"], abs=1e-4)
+    assert history.loc[recommend_run["id"], ["measured", "shown", "accepted", "acceptance"]].isna().all()
