@@ -50,6 +50,12 @@ def test_every_catalogue_query_is_tested() -> None:
     assert set(query_names()) == TESTED | TESTED_WITH_EMBEDDINGS | TESTED_WITH_REPLIES | TESTED_AFTER_PIPELINE, f"add a test for the new files in {QUERIES_DIR}"
 
 
+def test_readme_lists_every_query_with_an_example() -> None:
+    readme = (QUERIES_DIR.parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in query_names() if f"`python -m jobs query {name}" not in readme]
+    assert not missing, f"add an example of each to the README's query catalogue: {missing}"
+
+
 def test_graph_counts(graph: GraphStore) -> None:
     rows = {(r["kind"], r["name"]): r["count"] for r in run(graph, "graph_counts")}
     assert rows[("node", "User")] == 4 and rows[("node", "Post")] == 3 and rows[("node", "Tag")] == 3
