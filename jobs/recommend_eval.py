@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.rows import RawRow, Reject
-from graph.ingest.steps import Step, run_steps
 from graph.store import GraphStore
 from jobs.ranking import csr_from_pairs, exposure_metrics, ranking_metrics
 from jobs.recommend_data import RecommendGraph, read_recommend_graph
@@ -29,22 +27,6 @@ log = logging.getLogger(__name__)
 
 K = 20
 REPORTED = (f"recall@{K}", f"ndcg@{K}", f"hits@{K}", f"precision@{K}", "evaluated")
-
-
-def ingest(store: GraphStore, steps: Iterable[Step], max_rejects: int = 0) -> int:
-    """Loads ``steps`` into ``store``.
-
-    Returns:
-        The number of rows loaded.
-
-    Raises:
-        ValueError: when more than ``max_rejects`` rows were rejected (an evaluation on partial
-        data would mislead; a public dataset's known rejects are allowed by its caller).
-    """
-    summary = run_steps(Loader(store, RejectLog(None)), steps)
-    if summary.rejected > max_rejects:
-        raise ValueError(f"{summary.rejected} input rows were rejected; fix the input before evaluating")
-    return summary.loaded
 
 
 def pairs_of(rows: Iterable[RawRow | Reject]) -> tuple[np.ndarray, np.ndarray]:

@@ -23,45 +23,43 @@ import numpy as np
 from tqdm import tqdm
 
 from graph.config import Settings
-from graph.ingest.datasets import gowalla_steps, lastfm_steps
+from graph.ingest.datasets import KNOWN_REJECTS, LASTFM, gowalla_steps, lastfm_steps
 from graph.ingest.readers import read_whitespace
 from graph.ingest.steps import interactions_steps
 from graph.store import GraphStore
 from jobs.embed import run_embed
-from jobs.recommend_eval import evaluate_cold_start, evaluate_held_out, ingest, pairs_of, split_pairs, write_pairs
+from jobs.recommend_eval import evaluate_cold_start, evaluate_held_out, pairs_of, split_pairs, write_pairs
 from jobs.recommend_model import TrainConfig
 from jobs.runtime import seed_everything, torch_device
-from jobs.sandbox import throwaway_store
+from jobs.sandbox import load_strict, throwaway_store
 from text.embeddings import Encoder
 
-LASTFM_REJECTS = 1_538
 
 
 def _interactions(store: GraphStore, args: argparse.Namespace, workdir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Loads the training part of ``--interactions`` and returns the held-out ``(users, items)``."""
     if args.test is not None:
-        ingest(store, interactions_steps(args.interactions))
+        load_strict(store, interactions_steps(args.interactions))
         return pairs_of(read_whitespace(args.test, ["src", "dst", "weight"], optional=1))
     rows = list(read_whitespace(args.interactions, ["src", "dst", "weight"], optional=1))
     users, items = pairs_of(rows)
     weights = np.asarray([row.fields["weight"] or "1" for row in rows], dtype=object)
     held = split_pairs(users, items, args.seed)
     train_file = write_pairs(workdir / "train.tsv", users[~held], items[~held], weights[~held])
-    ingest(store, interactions_steps(train_file, header=False))
+    load_strict(store, interactions_steps(train_file, header=False))
     return users[held], items[held]
 
 
 def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     device = torch_device(args.device or settings.device)
     if args.dataset == "lastfm":
-        # The release's 1,538 tag assignments to artists missing from artists.dat (graph/ingest/datasets.py).
-        ingest(store, lastfm_steps(args.path), max_rejects=LASTFM_REJECTS)
+        load_strict(store, lastfm_steps(args.path), KNOWN_REJECTS[LASTFM])
         encoder = Encoder(settings.embedding_model, args.device or settings.device, settings.embed_batch_size)
         with tqdm(total=store.node_count("Post") + store.node_count("User"), unit=" nodes", desc="embed") as bar:
             run_embed(store, encoder, on_progress=bar.update)
         return evaluate_cold_start(store, config, device)
     if args.dataset == "gowalla":
-        ingest(store, gowalla_steps(args.path, split="train"))
+        load_strict(store, gowalla_steps(args.path, split="train"))
         users, items = pairs_of(gowalla_steps(args.path, split="test")[0].rows())
         return evaluate_held_out(store, users, items, replace(config, use_text=False), device)
     with tempfile.TemporaryDirectory(prefix="sociograph-split-") as workdir:

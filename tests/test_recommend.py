@@ -18,7 +18,8 @@ from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
 from jobs.embed import run_embed
 from jobs.recommend import run_recommend
-from jobs.recommend_eval import evaluate_held_out, ingest, pairs_of
+from jobs.recommend_eval import evaluate_held_out, pairs_of
+from jobs.sandbox import load_strict
 from jobs.recommend_model import TrainConfig
 from text.embeddings import Encoder
 
@@ -138,7 +139,7 @@ def test_gowalla_slice_beats_popularity(store: GraphStore, datasets: Path, tmp_p
     for name in ("train.txt", "test.txt"):
         lines = (datasets / "gowalla_lightgcn" / name).read_text().splitlines()[:1500]
         (tmp_path / name).write_text("\n".join(lines) + "\n")
-    ingest(store, gowalla_steps(tmp_path, split="train"))
+    load_strict(store, gowalla_steps(tmp_path, split="train"))
     users, items = pairs_of(gowalla_steps(tmp_path, split="test")[0].rows())
     result = evaluate_held_out(store, users, items, TrainConfig(epochs=25, batch_size=4096, lr=1e-2), CPU)
     model, popularity = result["model"], result["baselines"]["popularity"]
