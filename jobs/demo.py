@@ -15,7 +15,7 @@ import time
 
 import pandas as pd
 
-from graph.catalogue import load_query
+from graph.catalogue import bind_parameters, load_query
 from graph.config import Settings
 from graph.ingest.loader import RejectLog
 from graph.ingest.steps import canonical_dir_steps
@@ -63,7 +63,8 @@ def run_demo(settings: Settings, users: int, seed: int) -> int:
             (f"Friend suggestions for {hiker}, who hikes and posts photos", "friend_suggestions", {"user": hiker}),
             (f"Recommendations for {reader}, who follows AI and blockchain", "recommendations", {"user": reader}),
         ):
-            keys, rows = store.read_columns(load_query(name), params)
+            text = load_query(name)
+            keys, rows = store.read_columns(text, bind_parameters(name, text, params))
             print(f"\n== {title} (queries/{name}.cypher)\n{render(keys, rows[:10])}")
     print(
         f"\nDone in {time.perf_counter() - start:.0f} s. Explore further: python -m jobs query friend_suggestions user={hiker}"
