@@ -18,6 +18,7 @@ NODE_KEYS: dict[str, str] = {
     "Community": "id",
     "JobRun": "id",
     "IngestCheckpoint": "key",
+    "JobLock": "job",
 }
 """Each node label and the property that identifies its nodes uniquely."""
 

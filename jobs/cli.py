@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     pipe.add_argument("--skip", action="append", default=[], choices=["embed", "sentiment", "communities", "friends", "recommend"])
 
+    sched = sub.add_parser(
+        "schedule",
+        help="run jobs on cron expressions from a TOML file, one run of a job at a time (a lock in the graph)",
+        description="Runs until interrupted. See schedule.example.toml and the README's Scheduling section.",
+    )
+    sched.add_argument("--config", type=Path, required=True, help="the schedule, e.g. schedule.toml")
+
     sent = sub.add_parser("sentiment", help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
     sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
     sent.add_argument("--batch-size", type=int, help="texts per forward pass of the embedding model")
@@ -238,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.pipeline import run_pipeline
 
             return run_pipeline(settings, args.seed, args.device, tuple(args.skip))
+        if args.command == "schedule":
+            from jobs.scheduler import run_schedule_command
+
+            return run_schedule_command(settings, args.config)
         if args.command == "generate":
             from jobs.generate_cmd import run_generate
 
