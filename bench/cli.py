@@ -55,6 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n## Embedding, synthetic network of 2,000 users (texts/s, CPU)\n")
             print(table(embed.run(store), ["path", "texts", "seconds", "rate", "ratio"]))
         if "sentiment" in which:
-            print("\n## Sentiment classifier, TweetEval test tweets and a synthetic network of 2,000 users (posts/s, CPU)\n")
+            print("\n## Sentiment classifier, first 2,000 TweetEval test tweets; the job on a synthetic network of 1,000 users (posts/s, CPU)\n")
             print(table(sentiment.run(store), ["path", "posts", "seconds", "rate", "vs_vader"]))
     return 0

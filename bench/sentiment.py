@@ -20,7 +20,7 @@ from text.sentiment_data import tweeteval_split
 ENGLISH_MODEL = "all-MiniLM-L6-v2"
 
 
-def run(store: GraphStore, posts: int = 4_000, users: int = 2_000, seed: int = 0, device: str = "cpu") -> list[dict[str, Any]]:
+def run(store: GraphStore, posts: int = 2_000, users: int = 1_000, seed: int = 0, device: str = "cpu") -> list[dict[str, Any]]:
     """Times the classifier on the first ``posts`` TweetEval test tweets, VADER on the same, and the job on a synthetic network.
 
     Returns:

@@ -144,6 +144,12 @@ class SentimentClassifier:
             self._encoders[model] = Encoder(model, device=self.device, batch_size=self.batch_size)
         return self._encoders[model]
 
+    def _completed(self, model: str, column: Sequence[np.ndarray | None], rows: list[int], texts: list[str]) -> np.ndarray:
+        """Returns ``[len(rows), dim]`` vectors of ``rows``: the given ones, and the missing ones encoded now."""
+        missing = [i for i in rows if column[i] is None]
+        encoded = dict(zip(missing, self.encoder(model).encode([texts[i] for i in missing]))) if missing else {}
+        return np.stack([encoded[i] if column[i] is None else np.asarray(column[i], dtype=np.float32) for i in rows])
+
     def _head_probabilities(
         self, head: Head, texts: list[str], vectors: Mapping[str, np.ndarray | None]
     ) -> np.ndarray:
@@ -181,16 +187,11 @@ class SentimentClassifier:
             rows = [i for i, lang in enumerate(languages) if lang == language]
             if not rows:
                 continue
-            given = {}
-            for model in head.features:
-                column = (vectors or {}).get(model)
-                if column is not None and all(column[i] is not None for i in rows):
-                    given[model] = np.stack([np.asarray(column[i], dtype=np.float32) for i in rows])
-                elif column is not None:
-                    # Encode only the rows without a vector, keep the given ones.
-                    missing = [i for i in rows if column[i] is None]
-                    encoded = dict(zip(missing, self.encoder(model).encode([texts[i] for i in missing])))
-                    given[model] = np.stack([encoded[i] if column[i] is None else np.asarray(column[i], dtype=np.float32) for i in rows])
+            given = {
+                model: self._completed(model, (vectors or {})[model], rows, texts)
+                for model in head.features
+                if (vectors or {}).get(model) is not None
+            }
             probs[rows] = self._head_probabilities(head, [texts[i] for i in rows], given)
         scores = (probs[:, LABELS.index("positive")] - probs[:, LABELS.index("negative")]).astype(np.float32)
         emotions = [NO_EMOTION if lang != "en" else e for lang, e in zip(languages, detect_emotions(texts))]
