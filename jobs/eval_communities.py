@@ -46,9 +46,13 @@ def _gds(store: GraphStore, graph: SocialGraph, algorithm: str, seed: int) -> tu
         {"name": GDS_GRAPH},
     )
     try:
-        procedure = {"louvain": "gds.louvain.stream", "leiden": "gds.leiden.stream"}[algorithm]
+        # GDS Louvain takes no random seed (it is deterministic at concurrency 1); Leiden does.
+        procedure, config = {
+            "louvain": ("gds.louvain.stream", "{concurrency: 1}"),
+            "leiden": ("gds.leiden.stream", "{randomSeed: $seed, concurrency: 1}"),
+        }[algorithm]
         _, rows = store.read_columns(
-            f"CALL {procedure}($name, {{randomSeed: $seed, concurrency: 1}}) YIELD nodeId, communityId "
+            f"CALL {procedure}($name, {config}) YIELD nodeId, communityId "
             "RETURN collect(gds.util.asNode(nodeId).id) AS ids, collect(communityId) AS communities",
             {"name": GDS_GRAPH, "seed": seed},
         )

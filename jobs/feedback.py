@@ -4,7 +4,8 @@ A suggestion is *accepted* when its pair is connected afterwards: a suggested fr
 followed (``FOLLOWS`` from the user to the suggestion), a recommended post now has the user's
 ``INTERACTED``.  Because the jobs never suggest pairs that were already connected, every such
 connection appeared after the run.  ``python -m jobs evaluate --online`` measures the current
-run of each job and stores the figures in that run's ``metrics.online``; each job also measures
+run of each job and stores the figures in that run's ``metrics.online`` (and, for Cypher, which
+cannot parse JSON, as ``online_shown`` and ``online_accepted`` on the ``JobRun``); each job also measures
 the run it is about to supersede before publishing, so the figures survive as run history
 after the superseded results are deleted.
 
@@ -47,7 +48,8 @@ IGNORED_FRIENDS = (
 
 
 def record_acceptance(store: GraphStore, job: str) -> dict[str, Any] | None:
-    """Measures the current run of ``job`` and stores ``{shown, accepted, rate}`` in its ``metrics.online``.
+    """Measures the current run of ``job`` and stores ``{shown, accepted, rate}`` in its ``metrics.online``
+    (also as the ``online_shown`` and ``online_accepted`` properties of the ``JobRun``).
 
     Returns:
         The figures with the run id, or None when the job has no current run with suggestions.
@@ -61,8 +63,9 @@ def record_acceptance(store: GraphStore, job: str) -> dict[str, Any] | None:
     metrics = json.loads(stored) if stored else {}
     metrics["online"] = online
     store.write(
-        "MATCH (r:JobRun {id: $id}) SET r.metrics = $metrics, r.online_measured_at = datetime()",
-        {"id": row["run_id"], "metrics": json.dumps(metrics, sort_keys=True)},
+        "MATCH (r:JobRun {id: $id}) SET r.metrics = $metrics, r.online_shown = $shown, "
+        "r.online_accepted = $accepted, r.online_measured_at = datetime()",
+        {"id": row["run_id"], "metrics": json.dumps(metrics, sort_keys=True), "shown": row["shown"], "accepted": row["accepted"]},
     )
     log.info("%s run %s: %d of %d suggestions accepted", job, row["run_id"], row["accepted"], row["shown"])
     return {"job": job, "run_id": row["run_id"], **online}

@@ -11,6 +11,7 @@ read the answer off its own input.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,7 +73,10 @@ def adjacency(edge_index: torch.Tensor, num_nodes: int, device: torch.device) ->
     Propagating over CSR ran several times faster than over ``edge_index`` on CPU; it
     matches ``edge_index`` exactly only without duplicate edges, which callers guarantee.
     """
-    return to_torch_csr_tensor(edge_index.to(device), size=(num_nodes, num_nodes))
+    with warnings.catch_warnings():
+        # torch warns on every CSR construction that sparse CSR is beta and invariants go unchecked.
+        warnings.simplefilter("ignore", UserWarning)
+        return to_torch_csr_tensor(edge_index.to(device), size=(num_nodes, num_nodes))
 
 
 def _negatives(pos: torch.Tensor, num_users: int, ratio: int, generator: torch.Generator) -> torch.Tensor:

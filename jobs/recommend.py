@@ -31,6 +31,7 @@ from jobs.recommend_data import RecommendGraph, read_recommend_graph
 from jobs.recommend_model import TrainConfig, Trained, recommend, train
 from jobs.recommend_reasons import nearest_known, pair_counts, reasons, snippet
 from jobs.runtime import seed_everything
+from jobs.feedback import record_acceptance
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
             "cold_posts_recommended": int(np.isin(items, np.setdiff1d(np.arange(data.num_items), data.items)).sum()),
             **exposure_metrics(items, data.num_items, data.popularity()),
         }
+        record_acceptance(store, "recommend")
         writer.publish(metrics)
     log.info("recommend run %s: %d recommendations", writer.run_id, written)
     return RecommendSummary(writer.run_id, metrics, written)

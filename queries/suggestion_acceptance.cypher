@@ -12,10 +12,9 @@
 //   (`measured = 'live'`).  For a purged run the query shows the figures recorded in its
 //   metrics before the deletion, under `online` {shown, accepted, rate} (`measured =
 //   'recorded'`), or nulls when none were: the friends job records them just before it
-//   supersedes a run, and `python -m jobs evaluate --online` records them for any job's
+//   supersedes a run (so does the recommend job), and `python -m jobs evaluate --online` records them for any job's
 //   current run (the figures of its last measurement, so later acceptances are missing).
-//   metrics is JSON text and Cypher has no JSON parser without APOC, so that flat object is
-//   read with split() on the json.dumps(sort_keys=True) layout.
+//   The recorded figures are the JobRun's online_shown and online_accepted properties.
 // Parameter: $job ('friends' or 'recommend'), or null for both.
 // default $job = null
 MATCH (run:JobRun)
@@ -28,11 +27,9 @@ CALL (run) {
   MATCH (u:User)-[r:RECOMMENDED {run_id: run.id}]->(p:Post)
   RETURN count(r) AS shown, count(CASE WHEN (u)-[:INTERACTED]->(p) THEN 1 END) AS accepted
 }
-WITH run, sum(shown) AS live_shown, sum(accepted) AS live_accepted,
-     [kv IN split(split(split(coalesce(run.metrics, ''), '"online": {')[1], '}')[0], ', ') | split(kv, ': ')] AS online
+WITH run, sum(shown) AS live_shown, sum(accepted) AS live_accepted
 WITH run, live_shown, live_accepted, NOT coalesce(run.purged, false) AS live,
-     head([kv IN online WHERE kv[0] = '"shown"' | toInteger(kv[1])]) AS recorded_shown,
-     head([kv IN online WHERE kv[0] = '"accepted"' | toInteger(kv[1])]) AS recorded_accepted
+     run.online_shown AS recorded_shown, run.online_accepted AS recorded_accepted
 WITH run,
      CASE WHEN live THEN 'live' WHEN recorded_shown IS NOT NULL THEN 'recorded' END AS measured,
      CASE WHEN live THEN live_shown ELSE recorded_shown END AS shown,
