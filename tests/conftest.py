@@ -14,11 +14,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from graph.config import Settings
+from graph.ingest.loader import Loader, RejectLog
+from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.schema import ensure_schema
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from jobs.communities_job import run_communities
+from jobs.embed import run_embed
+from jobs.friends import FriendsConfig
+from jobs.friends_job import run_friends
+from jobs.linkpred import EncoderConfig
+from jobs.recommend import run_recommend
+from jobs.recommend_model import TrainConfig
+from jobs.reply import write_suggestions
+from jobs.sentiment import run_sentiment
+from jobs.social import read_social_graph
+from text.embeddings import Encoder
+from text.sentiment import SentimentClassifier
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -62,3 +78,41 @@ def datasets() -> Path:
     """The shared public datasets; tests that need them skip nothing: a missing folder fails."""
     assert SHARED_DATASETS.is_dir(), f"expected the shared datasets at {SHARED_DATASETS}"
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Canonical files of a 200-user synthetic network (seed 7), generated once per session."""
+    out = tmp_path_factory.mktemp("synthetic")
+    write_canonical(generate(200, seed=7), out)
+    return out
+
+
+@pytest.fixture
+def graph(store: GraphStore, synthetic_dir: Path) -> GraphStore:
+    """The empty test graph with the 200-user synthetic network loaded, nothing rejected."""
+    summary = run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(synthetic_dir))
+    assert summary.rejected == 0
+    return store
+
+
+@pytest.fixture(scope="module")
+def results(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    """200 synthetic users (seed 5) after ingest, embed, sentiment, communities, friends, recommend and
+    reply, each job through its Python entry point with few epochs (what is under test is what reads
+    the results, not the models).  Built once per module that uses it."""
+    out = tmp_path_factory.mktemp("query-library")
+    write_canonical(generate(200, seed=5), out)
+    cpu = torch.device("cpu")
+    with GraphStore.from_settings(settings) as store:
+        store.wipe()
+        ensure_schema(store)
+        assert run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(out)).rejected == 0
+        run_embed(store, Encoder("all-MiniLM-L6-v2", device="cpu"))
+        run_sentiment(store, SentimentClassifier(device="cpu"))
+        social = read_social_graph(store)
+        run_communities(store, social, EncoderConfig(epochs=30), seed=0, device=cpu)
+        run_friends(store, social, FriendsConfig(k=5, encoder=EncoderConfig(epochs=30)), seed=0, device=cpu)
+        run_recommend(store, k=5, config=TrainConfig(epochs=10, batch_size=1024, lr=1e-2), device=cpu)
+        write_suggestions(store, limit=20)
+        yield store

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from graph.catalogue import load_query
-from graph.ingest.loader import Loader, RejectLog
-from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
-from graph.synthetic import generate, write_canonical
 from jobs.embed import run_embed
 from text.embeddings import Encoder, text_hash
 from text.profiles import combine, tags_sentence
@@ -20,20 +16,6 @@ from text.profiles import combine, tags_sentence
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
     return Encoder("all-MiniLM-L6-v2", device="cpu", batch_size=64)
-
-
-@pytest.fixture(scope="session")
-def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("synthetic")
-    write_canonical(generate(200, seed=7), out)
-    return out
-
-
-@pytest.fixture
-def graph(store: GraphStore, synthetic_dir: Path) -> GraphStore:
-    summary = run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(synthetic_dir))
-    assert summary.rejected == 0
-    return store
 
 
 def vectors(store: GraphStore, label: str) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """notebooks/explore_communities.ipynb: committed without outputs, and it runs against a graph with results.
 
-The graph is the query library's (``results`` in tests/test_query_library.py): 200 synthetic users
+The graph is the ``results`` fixture of tests/conftest.py: 200 synthetic users
 after ingest, embed and every job.  The notebook runs in a real Jupyter kernel (nbclient) whose
 environment names the test server, with matplotlib's non-interactive Agg backend.
 """
@@ -16,7 +16,6 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from graph.store import GraphStore
-from test_query_library import results  # noqa: F401  (the shared fixture: the graph after every job)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "explore_communities.ipynb"
@@ -44,7 +43,7 @@ def test_the_notebook_is_stored_without_outputs() -> None:
 
 
 def test_the_notebook_draws_the_largest_community_from_the_job_results(
-    results: GraphStore, tmp_path: Path  # noqa: F811
+    results: GraphStore, tmp_path: Path
 ) -> None:
     conn = results.connection
     env = {

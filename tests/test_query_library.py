@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -18,50 +17,19 @@ import torch
 
 import graph
 from graph.catalogue import bind_parameters, load_query, query_parameters, run_query
-from graph.config import Settings
-from graph.ingest.loader import Loader, RejectLog
-from graph.ingest.steps import canonical_dir_steps, run_steps
-from graph.schema import ensure_schema
 from graph.store import GraphStore
-from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
 from jobs.cli import main
-from jobs.communities_job import run_communities
-from jobs.embed import run_embed
 from jobs.friends import FriendsConfig
 from jobs.friends_job import run_friends
 from jobs.linkpred import EncoderConfig
 from jobs.recommend import run_recommend
 from jobs.recommend_model import TrainConfig
-from jobs.reply import write_suggestions
-from jobs.sentiment import run_sentiment
 from jobs.social import read_social_graph
-from text.embeddings import Encoder
-from text.sentiment import SentimentClassifier
 
-N_USERS = 200
+N_USERS = 200  # the size of the `results` graph (tests/conftest.py)
 CPU = torch.device("cpu")
-ENCODER = EncoderConfig(epochs=30)
 JOBS = ("sentiment", "communities", "friends", "recommend", "reply")
-
-
-@pytest.fixture(scope="module")
-def results(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    """The synthetic network after ingest, embed, sentiment, communities, friends, recommend and reply."""
-    out = tmp_path_factory.mktemp("query-library")
-    write_canonical(generate(N_USERS, seed=5), out)
-    with GraphStore.from_settings(settings) as store:
-        store.wipe()
-        ensure_schema(store)
-        assert run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(out)).rejected == 0
-        run_embed(store, Encoder("all-MiniLM-L6-v2", device="cpu"))
-        run_sentiment(store, SentimentClassifier(device="cpu"))
-        social = read_social_graph(store)
-        run_communities(store, social, ENCODER, seed=0, device=CPU)
-        run_friends(store, social, FriendsConfig(k=5, encoder=ENCODER), seed=0, device=CPU)
-        run_recommend(store, k=5, config=TrainConfig(epochs=10, batch_size=1024, lr=1e-2), device=CPU)
-        write_suggestions(store, limit=20)
-        yield store
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graph.ingest.loader import Loader, RejectLog
-from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
-from graph.synthetic import generate, write_canonical
 from jobs.cli import main
 from jobs.embed import run_embed
 from jobs.evaluate_sentiment import evaluate_sentiment
@@ -78,20 +75,6 @@ def test_language_routing_and_emotion_lexicon() -> None:
     assert detect_emotions(["I am furious and angry", "What a happy wonderful day", "so sad, my dog died", "The report has three tables", "我很生气"]) == [
         "anger", "joy", "sadness", "none", "none",
     ]
-
-
-@pytest.fixture(scope="module")
-def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("synthetic")
-    write_canonical(generate(200, seed=7), out)
-    return out
-
-
-@pytest.fixture
-def graph(store: GraphStore, synthetic_dir: Path) -> GraphStore:
-    summary = run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(synthetic_dir))
-    assert summary.rejected == 0
-    return store
 
 
 def _sentiments(store: GraphStore) -> dict[str, dict]:
