@@ -103,7 +103,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = f"python -m jobs evaluate {args.target} " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items())
-        if k in {"dataset", "path", "edges", "labels", "users", "seed", "epochs"} and v is not None
+        if k in {"dataset", "path", "edges", "labels", "seed", "epochs"} and v is not None
+        or k == "users" and args.dataset == "synthetic"
     )
     print(json.dumps(result, sort_keys=True, default=float))
     return 0

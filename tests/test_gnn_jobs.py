@@ -186,7 +186,7 @@ def test_feedback_measures_acceptance_and_feeds_ignored_suggestions_back(loaded:
     config = FriendsConfig(k=5, encoder=EncoderConfig(epochs=10))
     first = run_friends(loaded, social, config, seed=1, device=CPU)
     shown = first["metrics"]["suggestions"]
-    accepted = loaded.read(
+    accepted = loaded.write(
         "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run, rank: 1}]->(b:User) WITH a, b ORDER BY a.id LIMIT 3 "
         "CREATE (a)-[:FOLLOWS]->(b) RETURN count(*) AS n",
         {"run": first["run_id"]},
