@@ -77,7 +77,8 @@ class Suggestions:
     """The top suggestions, ``n`` pairs, flattened row-major (user, rank).
 
     Attributes:
-        src, dst: ``[n]`` user rows; ``rank``: ``[n]`` 1-based; ``score``: ``[n]`` in (0, 1);
+        src, dst: ``[n]`` user rows; ``rank``: ``[n]`` 1-based; ``score``: ``[n]`` the weighted sum of
+            standardised features (higher is better; comparable within a run);
         mutual: ``[n]`` mutual friends; ``text_cosine``: ``[n]`` profile similarity (0 without text).
     """
 
@@ -274,7 +275,7 @@ def suggest_friends(
                 chunk[line.numpy()],
                 dst.numpy(),
                 rank.numpy() + 1,
-                torch.sigmoid(values[line, rank]).numpy(),
+                values[line, rank].numpy(),
                 features.mutual[line, dst].numpy().astype(np.int64),
                 features.values[3][line, dst].numpy(),
             )
