@@ -127,7 +127,7 @@ def train_encoder(
         loss.backward()
         optimizer.step()
         if on_epoch is not None:
-            on_epoch(epoch, float(loss))
+            on_epoch(epoch, loss.item())
     model.eval()
     with torch.no_grad():
         z = model(adjacency(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +37,7 @@ from jobs.social import SocialGraph, read_social_graph, undirected_pairs
 from text.embeddings import Encoder
 
 CPU = torch.device("cpu")
+REPO = Path(__file__).resolve().parents[1]
 ENCODER = EncoderConfig(epochs=60)
 N_USERS = 400
 
@@ -180,6 +186,34 @@ def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighb
     assert model["recall@20"] >= baselines["common_neighbours"]["recall@20"]
     assert model["recall@20"] >= 0.95 * baselines["adamic_adar"]["recall@20"]
     assert 0 < model["hits@20"] <= 1
+
+
+def test_friends_job_killed_mid_write_leaves_the_previous_run_and_a_rerun_finishes(loaded: GraphStore) -> None:
+    """The real CLI, killed with SIGKILL while it writes in small batches."""
+    conn = loaded.connection
+    env = {
+        **os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password,
+        "SOCIOGRAPH_BATCH_SIZE": "20", "PYTHONPATH": str(REPO),
+    }
+    command = [sys.executable, "-m", "jobs", "friends", "--epochs", "5", "--k", "10"]
+    assert subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=600).returncode == 0
+    before = current_run(loaded, "friends")
+    count = "MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n"
+    published = loaded.read(count, {"run": before["id"]})[0]["n"]
+    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while loaded.relationship_count("SUGGESTED_FRIEND") <= published + 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert loaded.relationship_count("SUGGESTED_FRIEND") > published + 100, "the killed run had written partial results"
+    assert current_run(loaded, "friends")["id"] == before["id"]
+    assert loaded.read(count, {"run": before["id"]})[0]["n"] == published
+    assert subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=600).returncode == 0
+    after = current_run(loaded, "friends")
+    assert after["id"] != before["id"] and loaded.relationship_count("SUGGESTED_FRIEND") == after["metrics"]["suggestions"]
+    statuses = loaded.read("MATCH (r:JobRun {job: 'friends'}) RETURN collect(r.status) AS s")[0]["s"]
+    assert "abandoned" in statuses
 
 
 def test_feedback_measures_acceptance_and_feeds_ignored_suggestions_back(loaded: GraphStore, social: SocialGraph) -> None:
