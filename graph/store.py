@@ -91,6 +91,23 @@ class GraphStore:
         with self.session() as session:
             return session.execute_read(work)
 
+    def read_pages(self, query: str, page_size: int) -> Iterator[list[list[Any]]]:
+        """Pages through a keyset query: ``query`` takes ``$after`` and ``$page`` and returns rows
+        ordered by their first column, which is the key the next page starts after.
+
+        Returns:
+            An iterator over pages, each a list of rows (lists of values), none empty.
+        """
+        after = ""
+        while True:
+            _, rows = self.read_columns(query, {"after": after, "page": page_size})
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+            if len(rows) < page_size:
+                return
+
     def write(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs a write query in one retried write transaction.
 

@@ -11,7 +11,7 @@ indexes ``post_embedding`` and ``user_embedding`` serve "similar posts" and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -59,18 +59,6 @@ def ensure_vector_indexes(store: GraphStore, dim: int) -> None:
                 {"dim": dim},
             )
     store.write("CALL db.awaitIndexes(300)")
-
-
-def _pages(store: GraphStore, query: str, page_size: int) -> Iterator[list[list[Any]]]:
-    after = ""
-    while True:
-        _, rows = store.read_columns(query, {"after": after, "page": page_size})
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-        if len(rows) < page_size:
-            return
 
 
 POSTS_PAGE = (
@@ -141,7 +129,7 @@ class EmbedRun:
 def embed_posts(run: EmbedRun) -> None:
     """Embeds every post whose text or model changed since its vector was written."""
     store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
-    for rows in _pages(store, POSTS_PAGE, run.page_size):
+    for rows in store.read_pages(POSTS_PAGE, run.page_size):
         todo = []
         for post_id, text, stored in rows:
             if text is None or not str(text).strip():
@@ -163,7 +151,7 @@ def embed_posts(run: EmbedRun) -> None:
 def embed_users(run: EmbedRun) -> None:
     """Embeds every user whose bio, tags, own posts or model changed (see :mod:`text.profiles`)."""
     store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
-    for rows in _pages(store, USERS_PAGE, run.page_size):
+    for rows in store.read_pages(USERS_PAGE, run.page_size):
         todo = []
         for user_id, bio, stored, tags, post_hashes in rows:
             bio_text = bio if bio and str(bio).strip() else ""

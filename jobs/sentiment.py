@@ -15,7 +15,7 @@ posted gets ``sentiment_mean`` (mean score of their classified posts) and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,18 +64,6 @@ class SentimentSummary:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
-
-
-def _pages(store: GraphStore, page_size: int) -> Iterator[list[list[Any]]]:
-    after = ""
-    while True:
-        _, rows = store.read_columns(POSTS_PAGE, {"after": after, "page": page_size})
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-        if len(rows) < page_size:
-            return
 
 
 def _stored_vectors(
@@ -137,7 +125,7 @@ def run_sentiment(
     progress = on_progress or (lambda n: None)
     summary = SentimentSummary(classifier.name)
     with RunWriter(store, "sentiment", {"model": classifier.name, "page_size": page_size}) as run:
-        for rows in _pages(store, page_size):
+        for rows in store.read_pages(POSTS_PAGE, page_size):
             classify_page(store, classifier, rows, summary)
             progress(len(rows))
         store.run_autocommit(USER_AGGREGATES, {"batch": store.batch_size})
