@@ -188,31 +188,42 @@ def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighb
     assert 0 < model["hits@20"] <= 1
 
 
-def test_friends_job_killed_mid_write_leaves_the_previous_run_and_a_rerun_finishes(loaded: GraphStore) -> None:
+KILLED_JOBS = {
+    "friends": ("SUGGESTED_FRIEND", ["friends", "--epochs", "5", "--k", "10"]),
+    "communities": ("IN_COMMUNITY", ["communities", "--epochs", "5"]),
+    "recommend": ("RECOMMENDED", ["recommend", "--epochs", "2", "--k", "10"]),
+}
+
+
+@pytest.mark.parametrize("job", sorted(KILLED_JOBS))
+def test_job_killed_mid_write_leaves_the_previous_run_and_a_rerun_finishes(loaded: GraphStore, job: str) -> None:
     """The real CLI, killed with SIGKILL while it writes in small batches."""
+    rel_type, arguments = KILLED_JOBS[job]
     conn = loaded.connection
     env = {
         **os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password,
         "SOCIOGRAPH_BATCH_SIZE": "20", "PYTHONPATH": str(REPO),
     }
-    command = [sys.executable, "-m", "jobs", "friends", "--epochs", "5", "--k", "10"]
+    command = [sys.executable, "-m", "jobs", *arguments]
     assert subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=600).returncode == 0
-    before = current_run(loaded, "friends")
-    count = "MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n"
+    before = current_run(loaded, job)
+    count = f"MATCH ()-[s:{rel_type} {{run_id: $run}}]->() RETURN count(s) AS n"
     published = loaded.read(count, {"run": before["id"]})[0]["n"]
+    assert published > 0
     proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while loaded.relationship_count("SUGGESTED_FRIEND") <= published + 100 and time.monotonic() < deadline:
+    while loaded.relationship_count(rel_type) <= published + 100 and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert loaded.relationship_count("SUGGESTED_FRIEND") > published + 100, "the killed run had written partial results"
-    assert current_run(loaded, "friends")["id"] == before["id"]
+    assert loaded.relationship_count(rel_type) > published + 100, "the killed run had written partial results"
+    assert current_run(loaded, job)["id"] == before["id"]
     assert loaded.read(count, {"run": before["id"]})[0]["n"] == published
     assert subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=600).returncode == 0
-    after = current_run(loaded, "friends")
-    assert after["id"] != before["id"] and loaded.relationship_count("SUGGESTED_FRIEND") == after["metrics"]["suggestions"]
-    statuses = loaded.read("MATCH (r:JobRun {job: 'friends'}) RETURN collect(r.status) AS s")[0]["s"]
+    after = current_run(loaded, job)
+    assert after["id"] != before["id"]
+    assert loaded.relationship_count(rel_type) == loaded.read(count, {"run": after["id"]})[0]["n"] > 0
+    statuses = loaded.read("MATCH (r:JobRun {job: $job}) RETURN collect(r.status) AS s", {"job": job})[0]["s"]
     assert "abandoned" in statuses
 
 
