@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from jobs.interests import Interests
-from jobs.linkpred import EncoderConfig, adjacency, train_encoder
+from jobs.linkpred import EncoderConfig, train_encoder
 from jobs.social import SocialGraph
+from jobs.sparse import mean_propagation
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def fit_friend_scorer(
     log.info("friend scorer weights %s (held-out recall@%d %.4f)", dict(zip(FEATURES, weights.tolist())), config.k, recall)
     with torch.no_grad():
         x = graph.x.to(device) if config.encoder.use_text and graph.x is not None else None
-        z = model(adjacency(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()
+        z = model(mean_propagation(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()
     return FriendScorer(z[: graph.num_users], text, has_text, scale, weights)
 
 

@@ -5,7 +5,7 @@ an interaction is an undirected edge.  Propagation multiplies by the symmetrical
 adjacency ``D^-1/2 A D^-1/2`` held as a ``torch.sparse_csr`` tensor (measured faster than
 ``edge_index`` message passing on CPU) -- the product the ``LGConv`` layers of
 :class:`torch_geometric.nn.models.LightGCN` compute, with a backward pass that reuses the
-symmetric matrix.
+symmetric matrix (2.5x faster backward on Gowalla, CPU, and deterministic).
 
 Cold start: a node's layer-0 representation is its LightGCN id embedding plus a learned linear
 projection of its text embedding (384-d post text, profile vector for users).  A node with no
@@ -27,6 +27,7 @@ from torch import nn
 from torch_geometric.nn.models import LightGCN
 
 from jobs.ranking import mask_known, top_k
+from jobs.sparse import SparseMatmul
 
 log = logging.getLogger(__name__)
 
@@ -105,31 +106,12 @@ def normalized_adjacency(data: Interactions) -> torch.Tensor:
     )
 
 
-class SymmetricSpmm(torch.autograd.Function):
-    """``adj @ x`` for a symmetric sparse ``adj``, whose backward is ``adj @ grad``.
-
-    This is what ``LGConv`` computes with a normalised adjacency, but autograd through a
-    ``sparse_csr`` product transposes the matrix on every backward pass; reusing ``adj`` made
-    the backward pass 2.5x faster on Gowalla (CPU) and keeps it deterministic.
-    """
-
-    @staticmethod
-    def forward(ctx, adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """Returns ``adj @ x`` (``[N, d]``)."""
-        ctx.adj = adj
-        return adj @ x
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:  # type: ignore[override]
-        """Returns the gradient with respect to ``x`` (``[N, d]``)."""
-        return None, ctx.adj @ grad
-
-
 class TextLightGCN(nn.Module):
     """LightGCN whose layer-0 input is ``id embedding · trained + W_user·text_user | W_item·text_item``.
 
     The id embeddings and layer weights ``alpha`` are those of a PyG ``LightGCN``; propagation
-    uses :class:`SymmetricSpmm` in place of its ``LGConv`` layers (the same product).
+    uses :class:`jobs.sparse.SparseMatmul` (with ``adj`` as its own transpose) in place of its
+    ``LGConv`` layers (the same product).
 
     Args:
         num_users, num_items: node counts.
@@ -173,7 +155,7 @@ class TextLightGCN(nn.Module):
         alpha = self.lightgcn.alpha
         x, out = ego, ego * alpha[0]
         for i in range(self.lightgcn.num_layers):
-            x = SymmetricSpmm.apply(adj, x)
+            x = SparseMatmul.apply(adj, adj, x)
             out = out + x * alpha[i + 1]
         return out, ego
 
