@@ -3,8 +3,8 @@
 Starts the project's Neo4j (unless ``NEO4J_URI`` names another server), generates
 the default synthetic social network, ingests it, runs the pipeline (embed, sentiment,
 communities, friends, recommend), and prints the job runs and sample catalogue queries:
-the communities, friend suggestions for a hiker who posts photos, and recommendations
-for a reader of AI and blockchain.
+the communities, friend suggestions for a hiker who posts photos, recommendations for a
+reader of AI and blockchain, and reply drafts for the most upset post about films.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from graph.synthetic import generate, write_canonical
 from jobs.ingest_cmd import format_summary, load
 from jobs.output import render
 from jobs.pipeline import run_pipeline
+from jobs.reply import suggest_replies
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def run_demo(settings: Settings, users: int, seed: int) -> int:
             text = load_query(name)
             keys, rows = store.read_columns(text, bind_parameters(name, text, params))
             print(f"\n== {title} (queries/{name}.cypher)\n{render(keys, rows[:10])}")
+        _print_reply_drafts(store)
     print(
         f"\nDone in {time.perf_counter() - start:.0f} s. Explore further: python -m jobs query friend_suggestions user={hiker}"
         " · python -m jobs status"
@@ -76,3 +78,22 @@ def run_demo(settings: Settings, users: int, seed: int) -> int:
 def _first(truth: pd.DataFrame, topic: str, secondary: str) -> str:
     match = truth[(truth["topic"] == topic) & (truth["secondary_topic"] == secondary)]
     return str((match if len(match) else truth)["user"].iloc[0])
+
+
+UPSET_FILM_POST = (
+    "MATCH (p:Post) WHERE p.sentiment = 'negative' AND p.embedding IS NOT NULL AND NOT (p)-[:REPLY_TO]->() "
+    "AND any(word IN ['film', 'movie', 'cinema', 'screening'] WHERE toLower(p.text) CONTAINS word) "
+    "RETURN p.id AS id, p.text AS text ORDER BY p.sentiment_score, p.id LIMIT 1"
+)
+
+
+def _print_reply_drafts(store: GraphStore) -> None:
+    rows = store.read(UPSET_FILM_POST)
+    if not rows:
+        print("\n== Reply drafts: no negative post about films in this graph")
+        return
+    post = rows[0]
+    drafts = suggest_replies(store, [post["id"]]).get(post["id"], [])
+    lines = [f"{d.rank}. [{d.score:.3f} {d.method}] {d.text}\n   {d.reason}" for d in drafts] or ["(no admissible reply found)"]
+    print(f"\n== Reply drafts for {post['id']}, upset about a film: \"{post['text']}\" (python -m jobs reply --post ID)")
+    print("\n".join(lines))

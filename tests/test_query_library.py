@@ -20,6 +20,7 @@ from graph.catalogue import bind_parameters, load_query, query_parameters, run_q
 from graph.store import GraphStore
 from graph.writeback import current_run
 from jobs.cli import main
+from jobs.demo import UPSET_FILM_POST, _print_reply_drafts
 from jobs.friends import FriendsConfig
 from jobs.friends_job import run_friends
 from jobs.linkpred import EncoderConfig
@@ -251,3 +252,15 @@ def test_suggestion_acceptance_counts_suggestions_that_became_connections(result
     assert old["acceptance"] == pytest.approx(3 / old["shown"], abs=1e-4)
     old = history.loc[recommend_run["id"]]
     assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "recorded", before.loc["recommend", "shown"], 2)
+
+
+def test_demo_prints_reply_drafts_for_the_most_upset_film_post(results: GraphStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's third story: someone upset about a film gets reply drafts."""
+    post = results.read(UPSET_FILM_POST)
+    assert post, "the synthetic network after the sentiment job has a negative post about films"
+    found = results.read("MATCH (p:Post {id: $id}) RETURN p.sentiment AS s, p.text AS t", {"id": post[0]["id"]})[0]
+    assert found["s"] == "negative" and any(w in found["t"].lower() for w in ("film", "movie", "cinema", "screening"))
+    _print_reply_drafts(results)
+    out = capsys.readouterr().out
+    assert f"Reply drafts for {post[0]['id']}" in out
+    assert "1. [" in out, out
