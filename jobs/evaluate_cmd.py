@@ -9,6 +9,7 @@ The last line printed is one JSON object:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -87,7 +88,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
         0.
     """
     start = time.perf_counter()
-    encoder = EncoderConfig() if getattr(args, "epochs", None) is None else EncoderConfig(epochs=args.epochs)
+    default = FriendsConfig().encoder if args.target == "friends" else EncoderConfig()
+    encoder = default if getattr(args, "epochs", None) is None else dataclasses.replace(default, epochs=args.epochs)
     with_gds = args.target == "communities" and args.with_gds
     with tempfile.TemporaryDirectory(prefix="sociograph-eval-") as workdir, throwaway_store(settings, with_gds) as store:
         synthetic = _load(store, settings, args, Path(workdir))

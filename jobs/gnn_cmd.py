@@ -27,7 +27,8 @@ def run_job(
         0 when the run was published.
     """
     torch_dev = torch_device(device or settings.device)
-    encoder = EncoderConfig() if epochs is None else EncoderConfig(epochs=epochs)
+    default = FriendsConfig().encoder if job == "friends" else EncoderConfig()
+    encoder = default if epochs is None else dataclasses.replace(default, epochs=epochs)
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store:
         graph = read_social_graph(store, settings.page_size)

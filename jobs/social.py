@@ -43,6 +43,8 @@ class SocialGraph:
         interactions: ``[2, I]`` (user row, post local row) pairs, each once.
         opt_out: ``[U]`` bool, users who opted out of being suggested.
         community: ``[U]`` int64 ground-truth community (``User.community``), ``-1`` where unknown.
+        interaction_weight: ``[I]`` float32 strength of each interaction (the largest
+            ``INTERACTED.weight`` of the pair, 1 for authorship), or None where unknown (all 1).
     """
 
     users: IdMap
@@ -53,6 +55,7 @@ class SocialGraph:
     interactions: torch.Tensor
     opt_out: np.ndarray
     community: np.ndarray
+    interaction_weight: np.ndarray | None = None
 
     @property
     def num_users(self) -> int:
@@ -84,15 +87,28 @@ class SocialGraph:
         cols = np.concatenate([pairs[1], pairs[0]])
         return sp.csr_matrix((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(n, n))
 
-    def interaction_matrix(self) -> sp.csr_matrix:
-        """Returns the ``U x P`` 0/1 user-post interaction matrix (float32 CSR)."""
+    def interaction_matrix(self, weighted: bool = False) -> sp.csr_matrix:
+        """Returns the ``U x P`` user-post interaction matrix (float32 CSR): 0/1, or with ``weighted``
+        ``log(1 + weight)``, so that a thousand listens count more than one without drowning the rest."""
         u, p = self.interactions.numpy()
-        return sp.csr_matrix((np.ones(u.size, dtype=np.float32), (u, p)), shape=(self.num_users, len(self.posts)))
+        values = np.ones(u.size, dtype=np.float32)
+        if weighted and self.interaction_weight is not None:
+            values = np.log1p(np.maximum(self.interaction_weight, 0)).astype(np.float32)
+        return sp.csr_matrix((values, (u, p)), shape=(self.num_users, len(self.posts)))
 
 
 def _unique_pairs(src: np.ndarray, dst: np.ndarray, width: int) -> np.ndarray:
     code = np.unique(src.astype(np.int64) * width + dst.astype(np.int64))
     return np.stack([code // width, code % width])
+
+
+def _strongest_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, width: int) -> tuple[torch.Tensor, np.ndarray]:
+    """Returns the unique ``[2, I]`` pairs and ``[I]`` the largest weight each pair was seen with."""
+    code = src.astype(np.int64) * width + dst.astype(np.int64)
+    unique, inverse = np.unique(code, return_inverse=True)
+    strongest = np.zeros(unique.size, dtype=np.float32)
+    np.maximum.at(strongest, inverse, weight)
+    return torch.from_numpy(np.stack([unique // width, unique % width])), strongest
 
 
 def undirected_pairs(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> torch.Tensor:
@@ -113,10 +129,13 @@ def read_social_graph(store: GraphStore, page_size: int | None = None) -> Social
     n_users, n_posts = len(users), len(posts)
     follows = data["User", "FOLLOWS", "User"].edge_index.numpy()
     friendships = undirected_pairs(follows[0], follows[1], max(n_users, 1))
-    inter = np.concatenate(
-        [data["User", "INTERACTED", "Post"].edge_index.numpy(), data["User", "POSTED", "Post"].edge_index.numpy()], axis=1
-    )
-    interactions = torch.from_numpy(_unique_pairs(inter[0], inter[1], max(n_posts, 1)))
+    interacted, posted = data["User", "INTERACTED", "Post"], data["User", "POSTED", "Post"]
+    inter = np.concatenate([interacted.edge_index.numpy(), posted.edge_index.numpy()], axis=1)
+    strength = np.concatenate([
+        interacted.edge_weight.numpy() if "edge_weight" in interacted else np.ones(interacted.edge_index.shape[1]),
+        np.ones(posted.edge_index.shape[1]),
+    ]).astype(np.float32)
+    interactions, interaction_weight = _strongest_pairs(inter[0], inter[1], strength, max(n_posts, 1))
     x, has_x = _features(data, n_users, n_posts)
     flags = store.read(
         "MATCH (u:User) WHERE u.opt_out = true OR u.community IS NOT NULL "
@@ -133,7 +152,7 @@ def read_social_graph(store: GraphStore, page_size: int | None = None) -> Social
         "social graph: %d users, %d posts, %d friendships, %d interactions, %d with text, %d opted out",
         n_users, n_posts, friendships.shape[1], interactions.shape[1], int(has_x.sum()), int(opt_out.sum()),
     )
-    return SocialGraph(users, posts, x, has_x, friendships, interactions, opt_out, community)
+    return SocialGraph(users, posts, x, has_x, friendships, interactions, opt_out, community, interaction_weight)
 
 
 def _features(data, n_users: int, n_posts: int) -> tuple[torch.Tensor | None, torch.Tensor]:

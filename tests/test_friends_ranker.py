@@ -1,0 +1,51 @@
+"""The friends job's listwise ranker and pair features, on small hand-made inputs (no Neo4j needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from jobs.friends import FEATURES, ChunkFeatures, FriendsConfig, Structure, _combine, fit_ranker
+
+
+def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
+    generator = torch.Generator().manual_seed(0)
+    users, candidates = 40, 60
+    targets = torch.zeros(users, candidates, dtype=torch.bool)
+    targets[torch.arange(users), torch.randint(0, candidates, (users,), generator=generator)] = True
+    values = torch.rand(len(FEATURES), users, candidates, generator=generator)
+    informative = FEATURES.index("adamic_adar")
+    values[informative] += 2.0 * targets
+    allowed = torch.ones(users, candidates, dtype=torch.bool)
+    features = ChunkFeatures(values, allowed, torch.zeros(users, candidates))
+    scale, weights = fit_ranker(features, targets, FriendsConfig())
+    assert weights[informative] == max(weights) > 0
+    top = torch.topk(_combine(features, scale, weights), 1, dim=1).indices.squeeze(1)
+    assert bool((targets[torch.arange(users), top]).all())
+
+
+def test_ranker_never_ranks_a_forbidden_candidate() -> None:
+    values = torch.zeros(len(FEATURES), 1, 3)
+    values[FEATURES.index("adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
+    allowed = torch.tensor([[False, True, True]])
+    features = ChunkFeatures(values, allowed, torch.zeros(1, 3))
+    scale, weights = fit_ranker(features, torch.tensor([[False, True, False]]), FriendsConfig())
+    assert torch.isinf(_combine(features, scale, weights)[0, 0])
+
+
+def test_structure_counts_paths_allocation_and_taste() -> None:
+    # A path 0-1-2-3 plus the chord 1-3: users 0 and 3 share friend 1 (degree 3).
+    edges = [(0, 1), (1, 2), (2, 3), (1, 3)]
+    rows = [a for a, b in edges] + [b for a, b in edges]
+    cols = [b for a, b in edges] + [a for a, b in edges]
+    friends = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(4, 4))
+    listens = sp.csr_matrix(np.array([[5, 0], [0, 1], [5, 0], [0, 0]], dtype=np.float32))
+    structure = Structure(friends, (listens > 0).astype(np.float32), listens)
+    row = np.array([0])
+    assert structure.common_neighbours(row)[0, 3] == 1
+    assert abs(float(structure.resource_allocation(row)[0, 3]) - 1 / 3) < 1e-6
+    # 3-step walks from 0 to 3: 0-1-2-3 only (0-1-3 is two steps).
+    assert structure.paths3(row)[0, 3] == 1
+    taste = structure.taste_cosine(row)
+    assert abs(float(taste[0, 2]) - 1.0) < 1e-6 and float(taste[0, 1]) == 0.0
