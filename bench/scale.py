@@ -1,0 +1,134 @@
+"""How the GNN jobs' compute scales with the number of users, measured on random social graphs.
+
+``python -m bench.scale [--users 5000 20000] [--epochs 3]`` builds, for each size, a random
+graph in memory shaped like the demo network (10 friends, 2 posts and 20 interactions per user,
+384-d text vectors on every node; no Neo4j involved: this measures the jobs' models, not the
+reads and writes) and times, each in a fresh process so that its peak memory is its own:
+the communities/friends encoder per epoch, community detection, friend suggestions for every
+user, a LightGCN epoch and top-20 recommendations for every user.  ``per_user_vs_smallest`` is
+the seconds per user relative to the smallest size in the same run: 1 means linear scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.cli import table
+from bench.harness import machine
+from graph.snapshot import IdMap
+from jobs.communities import CommunityConfig, detect
+from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
+from jobs.linkpred import EncoderConfig, train_encoder
+from jobs.ranking import csr_from_pairs
+from jobs.recommend_model import Interactions, TrainConfig, recommend, train
+from jobs.runtime import seed_everything
+from jobs.social import SocialGraph, undirected_pairs
+
+FRIENDS, POSTS, INTERACTIONS, TEXT_DIM = 10, 2, 20, 384
+
+
+def random_graph(num_users: int, seed: int = 0) -> SocialGraph:
+    """Returns a random :class:`SocialGraph`: friendships and interactions with a long tail of popular targets."""
+    rng = np.random.default_rng(seed)
+    num_posts = POSTS * num_users
+    # Zipf-like popularity: a few people and posts attract many ties, as on real platforms.
+    people = rng.zipf(1.8, num_users * FRIENDS // 2) % num_users
+    friends = undirected_pairs(rng.integers(0, num_users, people.size), rng.permutation(num_users)[people], num_users)
+    liked = rng.permutation(num_posts)[rng.zipf(1.6, num_users * INTERACTIONS) % num_posts]
+    code = np.unique(np.repeat(np.arange(num_users), INTERACTIONS) * num_posts + liked)
+    x = torch.from_numpy(rng.standard_normal((num_users + num_posts, TEXT_DIM), dtype=np.float32))
+    return SocialGraph(
+        IdMap([f"u{i}" for i in range(num_users)]), IdMap([f"p{i}" for i in range(num_posts)]), x,
+        torch.ones(num_users + num_posts, dtype=torch.bool), friends,
+        torch.from_numpy(np.stack([code // num_posts, code % num_posts])), np.zeros(num_users, dtype=bool),
+        np.full(num_users, -1, dtype=np.int64),
+    )
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+def measure(num_users: int, epochs: int) -> dict[str, Any]:
+    """Runs every step on a graph of ``num_users`` users in this process.
+
+    Returns:
+        Seconds per step and the peak resident memory in GiB.
+    """
+    graph = random_graph(num_users)
+    cpu = torch.device("cpu")
+    encoder = EncoderConfig(epochs=epochs)
+    (_, z), encoder_s = _timed(lambda: train_encoder(graph, graph.friendships, encoder, seed_everything(0), cpu))
+    _, detect_s = _timed(lambda: detect(graph, z, CommunityConfig(), seed=0))
+    config = FriendsConfig(encoder=encoder)
+    scorer, fit_s = _timed(lambda: fit_friend_scorer(graph, graph.friendships, config, seed_everything(0), cpu))
+    _, suggest_s = _timed(lambda: suggest_friends(graph, graph.friendships, scorer, config))
+    users, posts = graph.interactions.numpy()
+    data = Interactions(users, posts, graph.num_users, len(graph.posts), graph.x[: graph.num_users], graph.x[graph.num_users:])
+    trained, lightgcn_s = _timed(lambda: train(data, TrainConfig(epochs=1), cpu))
+    known = csr_from_pairs(users, posts, graph.num_users)
+    _, recommend_s = _timed(lambda: recommend(*trained.embeddings(), *known, 20))
+    return {
+        "users": num_users,
+        "friendships": int(graph.friendships.shape[1]),
+        "interactions": int(users.size),
+        "encoder_epoch_s": encoder_s / epochs,
+        "communities_detect_s": detect_s,
+        "friends_suggest_s": suggest_s,
+        "friends_fit_s": fit_s,
+        "lightgcn_epoch_s": lightgcn_s,
+        "recommend_top20_s": recommend_s,
+        "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
+STEPS = ("encoder_epoch_s", "communities_detect_s", "friends_suggest_s", "lightgcn_epoch_s", "recommend_top20_s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measures every size in its own process and prints a Markdown table.
+
+    Returns:
+        0.
+    """
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--users", nargs="+", type=int, default=[5_000, 20_000])
+    parser.add_argument("--epochs", type=int, default=3, help="encoder epochs to average over")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.users[0], args.epochs)))
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    rows = []
+    for users in sorted(args.users):
+        command = [sys.executable, "-m", "bench.scale", "--one", "--users", str(users), "--epochs", str(args.epochs)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    smallest = rows[0]
+    for row in rows:
+        for step in STEPS:
+            per_user = row[step] / row["users"]
+            row[f"{step}_vs_smallest"] = per_user / (smallest[step] / smallest["users"])
+    print(f"machine: {machine()}\n")
+    print(table(rows, ["users", "friendships", "interactions", *STEPS, "peak_gib"]))
+    print("\nseconds per user relative to the smallest size (1 = linear):\n")
+    print(table(rows, ["users", *(f"{step}_vs_smallest" for step in STEPS)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
