@@ -22,7 +22,7 @@ import pandas as pd
 from graph.config import Settings
 from graph.ingest.datasets import KNOWN_REJECTS, dataset_steps
 from graph.ingest.readers import read_whitespace
-from graph.ingest.rows import RawRow
+from graph.ingest.rows import Reject
 from graph.ingest.steps import canonical_dir_steps, edges_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
@@ -37,10 +37,24 @@ from text.embeddings import Encoder
 
 
 def _labels(path: Path, graph: SocialGraph) -> np.ndarray:
+    """Returns ``[U]`` ground-truth communities from ``node community`` lines (``-1`` for users not listed).
+
+    Raises:
+        ValueError: naming ``file:line:field`` for a malformed line or a community that is not an integer.
+    """
     truth = np.full(graph.num_users, -1, dtype=np.int64)
-    rows = [row for row in read_whitespace(path, ["node", "community"], header=None) if isinstance(row, RawRow)]
-    index = graph.users.to_index([row.values["node"] for row in rows])
-    values = np.asarray([int(row.values["community"]) for row in rows], dtype=np.int64)
+    nodes, communities = [], []
+    for row in read_whitespace(path, ["node", "community"], header=None):
+        if isinstance(row, Reject):
+            raise ValueError(f"{row}")
+        community = row.fields["community"] or ""
+        try:
+            communities.append(int(community))
+        except ValueError:
+            raise ValueError(f"{row.source}:{row.line}:community: {community!r} is not an integer") from None
+        nodes.append(row.fields["node"])
+    index = graph.users.to_index(nodes)
+    values = np.asarray(communities, dtype=np.int64)
     truth[index[index >= 0]] = values[index >= 0]
     return truth
 
