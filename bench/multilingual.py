@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from bench.cli import table
-from bench.harness import SHARED, machine
+from bench.harness import SHARED, machine, timed
 from text.embeddings import Encoder
 from text.sentiment_data import weibo_split
 
@@ -52,9 +51,7 @@ def run(path: Path, models: Sequence[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"model": "majority class (no text)", "test_accuracy": float((test.labels == majority).mean())}]
     for name in models:
         encoder = Encoder(name, device="cpu")
-        started = time.perf_counter()
-        train_x = encoder.encode(train.texts)
-        seconds = time.perf_counter() - started
+        train_x, seconds = timed(lambda: encoder.encode(train.texts))
         test_x = encoder.encode(test.texts)
         c, accuracy = probe(train_x, train.labels, test_x, test.labels)
         rows.append({"model": name, "dim": encoder.dim, "texts_per_s": len(train.texts) / seconds, "C": c, "test_accuracy": accuracy})

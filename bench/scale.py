@@ -17,15 +17,14 @@ import logging
 import resource
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from bench.cli import table
-from bench.harness import machine
+from bench.harness import machine, timed
 from graph.snapshot import IdMap
 from jobs.communities import CommunityConfig, detect
 from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
@@ -56,12 +55,6 @@ def random_graph(num_users: int, seed: int = 0) -> SocialGraph:
     )
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - started
-
-
 def measure(num_users: int, epochs: int) -> dict[str, Any]:
     """Runs every step on a graph of ``num_users`` users in this process.
 
@@ -71,16 +64,16 @@ def measure(num_users: int, epochs: int) -> dict[str, Any]:
     graph = random_graph(num_users)
     cpu = torch.device("cpu")
     encoder = EncoderConfig(epochs=epochs)
-    (_, z), encoder_s = _timed(lambda: train_encoder(graph, graph.friendships, encoder, seed_everything(0), cpu))
-    _, detect_s = _timed(lambda: detect(graph, z, CommunityConfig(), seed=0))
+    (_, z), encoder_s = timed(lambda: train_encoder(graph, graph.friendships, encoder, seed_everything(0), cpu))
+    _, detect_s = timed(lambda: detect(graph, z, CommunityConfig(), seed=0))
     config = FriendsConfig(encoder=encoder)
-    scorer, fit_s = _timed(lambda: fit_friend_scorer(graph, graph.friendships, config, seed_everything(0), cpu))
-    _, suggest_s = _timed(lambda: suggest_friends(graph, graph.friendships, scorer, config))
+    scorer, fit_s = timed(lambda: fit_friend_scorer(graph, graph.friendships, config, seed_everything(0), cpu))
+    _, suggest_s = timed(lambda: suggest_friends(graph, graph.friendships, scorer, config))
     users, posts = graph.interactions.numpy()
     data = Interactions(users, posts, graph.num_users, len(graph.posts), graph.x[: graph.num_users], graph.x[graph.num_users:])
-    trained, lightgcn_s = _timed(lambda: train(data, TrainConfig(epochs=1), cpu))
+    trained, lightgcn_s = timed(lambda: train(data, TrainConfig(epochs=1), cpu))
     known = csr_from_pairs(users, posts, graph.num_users)
-    _, recommend_s = _timed(lambda: recommend(*trained.embeddings(), *known, 20))
+    _, recommend_s = timed(lambda: recommend(*trained.embeddings(), *known, 20))
     return {
         "users": num_users,
         "friendships": int(graph.friendships.shape[1]),

@@ -26,6 +26,7 @@ from jobs.ingest_cmd import format_summary, load
 from jobs.output import render
 from jobs.pipeline import run_pipeline
 from jobs.reply import suggest_replies
+from jobs.reply_cmd import format_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,5 @@ def _print_reply_drafts(store: GraphStore) -> None:
         return
     post = rows[0]
     drafts = suggest_replies(store, [post["id"]]).get(post["id"], [])
-    lines = [f"{d.rank}. [{d.score:.3f} {d.method}] {d.text}\n   {d.reason}" for d in drafts] or ["(no admissible reply found)"]
     print(f"\n== Reply drafts for {post['id']}, upset about a film: \"{post['text']}\" (python -m jobs reply --post ID)")
-    print("\n".join(lines))
+    print(format_suggestions(drafts) if drafts else "(no admissible reply found)")

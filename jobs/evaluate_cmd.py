@@ -9,7 +9,6 @@ The last line printed is one JSON object:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import tempfile
 import time
@@ -30,7 +29,7 @@ from jobs.embed import run_embed
 from jobs.eval_communities import evaluate_communities
 from jobs.eval_friends import evaluate_friends
 from jobs.friends import FriendsConfig
-from jobs.linkpred import EncoderConfig
+from jobs.gnn_cmd import encoder_for
 from jobs.sandbox import load_strict, throwaway_store
 from jobs.social import SocialGraph, read_social_graph
 from text.embeddings import Encoder
@@ -102,8 +101,7 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
         0.
     """
     start = time.perf_counter()
-    default = FriendsConfig().encoder if args.target == "friends" else EncoderConfig()
-    encoder = default if getattr(args, "epochs", None) is None else dataclasses.replace(default, epochs=args.epochs)
+    encoder = encoder_for(args.target, getattr(args, "epochs", None))
     with_gds = args.target == "communities" and args.with_gds
     with tempfile.TemporaryDirectory(prefix="sociograph-eval-") as workdir, throwaway_store(settings, with_gds) as store:
         synthetic = _load(store, settings, args, Path(workdir))

@@ -100,6 +100,7 @@ def _inverse_log_degree(degree: np.ndarray) -> sp.dia_matrix:
 
 
 def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    # Not sklearn's normalize: it refuses a matrix with no columns, a graph without posts.
     norm = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     return (sp.diags(np.where(norm > 0, 1.0 / np.maximum(norm, 1e-12), 0.0).astype(np.float32)) @ matrix).tocsr()
 
@@ -124,6 +125,11 @@ class Structure:
         idf = np.log((users + 1) / (np.bincount(strengths.indices, minlength=strengths.shape[1]) + 1)).astype(np.float32)
         self.taste = _unit_rows((strengths @ sp.diags(idf)).tocsr())
         self.taste_t = self.taste.T.tocsr()
+
+    @classmethod
+    def of(cls, graph: SocialGraph, friendships: torch.Tensor) -> "Structure":
+        """Returns the structure of ``graph`` with only ``friendships`` (``[2, M]``) as its friendships."""
+        return cls(graph.friend_matrix(friendships), graph.interaction_matrix(), graph.interaction_matrix(weighted=True))
 
     def shared_content(self, rows: np.ndarray) -> torch.Tensor:
         """Returns ``[len(rows), U]`` float32 Adamic-Adar scores over shared posts."""
@@ -281,7 +287,7 @@ def fit_friend_scorer(
     text, has_text = _unit_text(graph)
     text = text if config.encoder.use_text else None
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-    structure = Structure(graph.friend_matrix(fit), graph.interaction_matrix(), graph.interaction_matrix(weighted=True))
+    structure = Structure.of(graph, fit)
     scale, weights, recall = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
     log.info("friend scorer weights %s (held-out recall@%d %.4f)", dict(zip(FEATURES, weights.tolist())), config.k, recall)
     with torch.no_grad():
@@ -312,7 +318,7 @@ def suggest_friends(
         :class:`Suggestions`, best first within each user.
     """
     n = graph.num_users
-    structure = Structure(graph.friend_matrix(friendships), graph.interaction_matrix(), graph.interaction_matrix(weighted=True))
+    structure = Structure.of(graph, friendships)
     rows = np.flatnonzero(~graph.opt_out) if users is None else np.asarray(users, dtype=np.int64)
     blocked = torch.from_numpy(graph.opt_out)
     out: list[tuple[np.ndarray, ...]] = []

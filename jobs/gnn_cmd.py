@@ -18,6 +18,12 @@ from jobs.runtime import torch_device
 from jobs.social import read_social_graph
 
 
+def encoder_for(job: str, epochs: int | None) -> EncoderConfig:
+    """Returns the encoder settings of ``job`` (``communities`` or ``friends``), with ``epochs`` when given."""
+    default = FriendsConfig().encoder if job == "friends" else EncoderConfig()
+    return default if epochs is None else dataclasses.replace(default, epochs=epochs)
+
+
 def run_job(
     settings: Settings, job: str, seed: int = 0, device: str | None = None, epochs: int | None = None, k: int = 20
 ) -> int:
@@ -27,8 +33,7 @@ def run_job(
         0 when the run was published.
     """
     torch_dev = torch_device(device or settings.device)
-    default = FriendsConfig().encoder if job == "friends" else EncoderConfig()
-    encoder = default if epochs is None else dataclasses.replace(default, epochs=epochs)
+    encoder = encoder_for(job, epochs)
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store:
         graph = read_social_graph(store, settings.page_size)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from tqdm import tqdm
 
 from graph.config import Settings
 from graph.store import GraphStore
 from jobs.reply import Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
+from text.replies import Suggestion
 
 
 def _lazy_encoder(settings: Settings, model: str) -> Encode:
@@ -23,6 +26,11 @@ def _lazy_encoder(settings: Settings, model: str) -> Encode:
         return encoder.encode(texts)
 
     return encode
+
+
+def format_suggestions(suggestions: Sequence[Suggestion]) -> str:
+    """Returns the suggestions as numbered lines, each with its score, method, source and reason."""
+    return "\n".join(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}\n   {s.reason}" for s in suggestions)
 
 
 def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int) -> int:
@@ -42,9 +50,8 @@ def run_reply_command(settings: Settings, post: str | None, limit: int | None, k
             suggestions = found[post]
             if not suggestions:
                 print(f"no suggestion for {post}: no admissible reply to a similar post")
-            for s in suggestions:
-                print(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}")
-                print(f"   {s.reason}")
+            if suggestions:
+                print(format_suggestions(suggestions))
             return 0
         total = store.read("MATCH (p:Post) WHERE p.embedding IS NOT NULL RETURN count(p) AS n")[0]["n"]
         with tqdm(total=min(total, limit) if limit else total, unit=" posts", desc="reply", mininterval=0.5) as bar:
