@@ -14,6 +14,9 @@ from graph.ingest.bulk import BulkImportError
 from graph.ingest.readers import InputError
 from graph.server import LocalNeo4j, ServerError
 
+# The names of jobs.communities.EMBEDDINGS, spelled out so that parsing arguments needs no torch.
+COMMUNITY_EMBEDDINGS = ("propagation", "sage")
+
 log = logging.getLogger("jobs")
 
 
@@ -85,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         parser_job.add_argument("--seed", type=int, default=0)
         parser_job.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
         parser_job.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+        if job == "communities":
+            parser_job.add_argument(
+                "--embedding", choices=COMMUNITY_EMBEDDINGS, default=None,
+                help="propagation: a GNN with fixed weights, no training (default); sage: the trained GraphSAGE encoder",
+            )
         if job == "friends":
             parser_job.add_argument("--k", type=int, default=20, help="suggestions per user")
 
@@ -107,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev_comm.add_argument("--labels", type=Path, help="ground truth as 'node community' lines")
     ev_comm.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
     ev_comm.add_argument("--with-gds", action="store_true", help="also compare with OpenGDS Louvain and Leiden")
+    ev_comm.add_argument("--embedding", choices=COMMUNITY_EMBEDDINGS, default=None, help="as for the communities job")
+    ev_comm.add_argument("--epochs", type=int, help="training epochs of the sage embedding")
     ev_comm.add_argument("--seed", type=int, default=0)
     ev_fr = targets.add_parser("friends", help="hide 10%% of friendships; Recall@20 and Hits@20 against Adamic-Adar and common neighbours")
     ev_fr.add_argument("--dataset", choices=["lastfm", "synthetic"])
@@ -208,7 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("communities", "friends"):
             from jobs.gnn_cmd import run_job
 
-            return run_job(settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20))
+            return run_job(
+                settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None)
+            )
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command
 

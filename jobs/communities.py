@@ -1,10 +1,14 @@
-"""Community detection: Louvain on the friendship graph re-weighted by GNN embedding similarity.
+"""Community detection: Leiden on the friendship graph re-weighted by GNN embedding similarity.
 
-The encoder of :mod:`jobs.linkpred` embeds users from structure and text.  Every friendship
-is then weighted by the cosine of its two ends' embeddings (floored, so no edge vanishes),
-users without friendships get edges to their nearest neighbours in embedding space (so they
-join the people they resemble instead of forming communities of one), and Louvain partitions
-that graph.  This beat plain Louvain on NMI in the measurements recorded in
+Users are embedded from structure and text, by default with a GNN whose weights are fixed
+(:func:`propagated_embeddings`: random node vectors and text embeddings, mean-aggregated over
+several hops), or with the trained GraphSAGE encoder of :mod:`jobs.linkpred`.  The fixed
+propagation matched the trained encoder's NMI on email-Eu-core and the synthetic network and
+runs in milliseconds instead of seconds (``bench/RESULTS.md``).  Every friendship is then
+weighted by the cosine of its two ends' embeddings (floored, so no edge vanishes), users without
+friendships get edges to their nearest neighbours in embedding space (so they join the people
+they resemble instead of forming communities of one), and Leiden (igraph, modularity objective)
+partitions that graph.  This beat plain Louvain on NMI in the measurements recorded in
 ``bench/RESULTS.md``; nearest-neighbour edges for everyone lowered NMI and modularity there.
 
 Keywords are class-based TF-IDF over the members' tags and the words of their posts; the label
@@ -14,9 +18,12 @@ is the top three keywords.
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import igraph
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
@@ -25,21 +32,46 @@ import torch.nn.functional as F
 from sklearn.feature_extraction.text import CountVectorizer
 
 from jobs.interests import Interests
+from jobs.linkpred import EncoderConfig, train_encoder
 from jobs.social import SocialGraph
+from jobs.sparse import mean_propagation
 
 log = logging.getLogger(__name__)
 
 
+EMBEDDINGS: tuple[str, ...] = ("propagation", "sage")
+
+
 @dataclass(frozen=True)
 class CommunityConfig:
-    """Parameters of the clustering step."""
+    """Parameters of the embedding and clustering steps.
 
+    Attributes:
+        embedding: ``propagation`` (a GNN with fixed weights, :func:`propagated_embeddings`) or
+            ``sage`` (the GraphSAGE encoder of :mod:`jobs.linkpred`, trained on friendships).
+        hops: message-passing layers of the propagation.
+        random_dim: width of the random node vectors the propagation starts from.
+        neighbours: nearest neighbours in embedding space given to users with too few friendships.
+        attach_below: users with fewer friendships than this get those neighbours.
+        min_weight: floor of an edge's cosine before the power.
+        sharpness: power applied to the floored cosine.
+        resolution: Leiden's modularity resolution.
+        keywords: keywords kept per community.
+    """
+
+    embedding: str = "propagation"
+    hops: int = 3
+    random_dim: int = 128
     neighbours: int = 5
     attach_below: int = 1
     min_weight: float = 0.05
     sharpness: float = 4.0
     resolution: float = 1.0
     keywords: int = 5
+
+    def __post_init__(self) -> None:
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}, not {self.embedding!r}")
 
 
 @dataclass
@@ -79,38 +111,101 @@ def _knn_edges(z: torch.Tensor, rows: np.ndarray, k: int) -> tuple[np.ndarray, n
     return np.concatenate(src), np.concatenate(dst), np.concatenate(sim)
 
 
-def weighted_graph(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig) -> nx.Graph:
-    """Returns the users' graph: friendships weighted by embedding cosine, plus edges to the nearest
-    neighbours in embedding space for users with fewer than ``config.attach_below`` friendships.
+def propagated_embeddings(graph: SocialGraph, hops: int, random_dim: int, generator: torch.Generator) -> torch.Tensor:
+    """Embeds every node with a GNN whose weights are fixed: no training.
+
+    Each node starts from a random unit vector (``random_dim`` wide) beside its unit text
+    embedding (zeros without text), as in random-feature GNNs and FastRP; ``hops`` mean
+    aggregations over friendships and interactions follow, and the node's own text plus the
+    unit-normalised output of every hop are summed (a jumping-knowledge readout), so one's own
+    words, near and far neighbourhoods all count.  Random vectors of connected nodes grow alike
+    with every hop, which carries the structure; the text part carries what people write about,
+    also for someone with no friendships or interactions yet.
+
+    Returns:
+        ``[N, random_dim + F]`` float32 embeddings (``F`` = 0 without text).
+    """
+    n = graph.num_nodes
+    propagation = mean_propagation(graph.message_edges(), n, torch.device("cpu"))
+    h = F.normalize(torch.randn(n, random_dim, generator=generator), dim=1)
+    z = torch.zeros_like(h)
+    if graph.x is not None:
+        text = F.normalize(graph.x.float(), dim=1)
+        h = torch.cat([h, text], dim=1)
+        z = torch.cat([z, text], dim=1)
+    with torch.no_grad():
+        for _ in range(hops):
+            h = propagation(h)
+            z += F.normalize(h, dim=1)
+    return z
+
+
+def community_embeddings(
+    graph: SocialGraph,
+    config: CommunityConfig,
+    encoder: EncoderConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> torch.Tensor:
+    """Returns ``[N, D]`` node embeddings as ``config.embedding`` says (``encoder`` and ``on_epoch`` serve ``sage``)."""
+    if config.embedding == "sage":
+        return train_encoder(graph, graph.friendships, encoder, generator, device, on_epoch)[1]
+    return propagated_embeddings(graph, config.hops, config.random_dim, generator)
+
+
+def weighted_edges(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns the users' graph as ``(src, dst, weight)`` arrays, each undirected edge once (``src < dst``):
+    friendships weighted by embedding cosine, plus edges to the nearest neighbours in embedding
+    space for users with fewer than ``config.attach_below`` friendships.
 
     A weight is ``max(cosine, config.min_weight) ** config.sharpness``: the power widens the gap
-    between ties inside a group and ties across groups, so Louvain cuts the latter.  On
-    email-Eu-core (5 seeds) powers 1, 2 and 4 gave NMI 0.581, 0.609 and 0.623 against the
-    departments at modularity 0.412, 0.408 and 0.402.
+    between ties inside a group and ties across groups, so the clustering cuts the latter.  On
+    email-Eu-core (5 seeds, trained encoder) powers 1, 2 and 4 gave NMI 0.581, 0.609 and 0.623
+    against the departments at modularity 0.412, 0.408 and 0.402.
     """
-    zn = F.normalize(z[: graph.num_users], dim=1)
+    n = graph.num_users
+    zn = F.normalize(z[:n], dim=1)
     src, dst = graph.friendships.numpy()
     friend_sim = (zn[src] * zn[dst]).sum(-1).numpy()
-    degree = np.bincount(np.concatenate([src, dst]), minlength=graph.num_users)
+    degree = np.bincount(np.concatenate([src, dst]), minlength=n)
     k_src, k_dst, k_sim = _knn_edges(zn, np.flatnonzero(degree < config.attach_below), config.neighbours)
-    g = nx.Graph()
-    g.add_nodes_from(range(graph.num_users))
-    g.add_weighted_edges_from(zip(k_src.tolist(), k_dst.tolist(), (np.maximum(k_sim, config.min_weight) ** config.sharpness).tolist()))
-    g.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), (np.maximum(friend_sim, config.min_weight) ** config.sharpness).tolist()))
-    return g
+    # Friendships come first, so a pair that is also a nearest-neighbour pair keeps its friendship weight.
+    low = np.concatenate([src, np.minimum(k_src, k_dst)])
+    high = np.concatenate([dst, np.maximum(k_src, k_dst)])
+    sim = np.concatenate([friend_sim, k_sim])
+    _, first = np.unique(low * n + high, return_index=True)
+    return low[first], high[first], np.maximum(sim[first], config.min_weight) ** config.sharpness
 
 
-def _ordered_labels(communities: list[set[int]], n: int) -> np.ndarray:
-    ordered = sorted(communities, key=lambda c: (-len(c), min(c)))
-    labels = np.empty(n, dtype=np.int64)
-    for index, members in enumerate(ordered):
-        labels[list(members)] = index
-    return labels
+def _ordered(membership: np.ndarray) -> np.ndarray:
+    """Relabels communities so that 0 is the largest (ties: the one holding the lowest node)."""
+    sizes = np.bincount(membership)
+    lowest = np.full(len(sizes), len(membership))
+    np.minimum.at(lowest, membership, np.arange(len(membership)))
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[np.lexsort((lowest, -sizes))] = np.arange(len(sizes))
+    return rank[membership]
+
+
+def leiden(num_nodes: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, seed: int, resolution: float = 1.0) -> np.ndarray:
+    """Returns ``[N]`` community labels (0 = largest) of igraph's Leiden, maximising weighted modularity
+    until no move improves it, on the undirected graph of the given edges over nodes ``0..N-1``."""
+    g = igraph.Graph(n=num_nodes, edges=np.stack([src, dst], axis=1).tolist())
+    igraph.set_random_number_generator(random.Random(seed))
+    try:
+        membership = g.community_leiden("modularity", weights=weight.tolist(), resolution=resolution, n_iterations=-1).membership
+    finally:
+        igraph.set_random_number_generator(random)
+    return _ordered(np.asarray(membership, dtype=np.int64))
 
 
 def louvain(g: nx.Graph, seed: int, resolution: float = 1.0, weight: str | None = "weight") -> np.ndarray:
     """Returns ``[N]`` community labels (0 = largest) of networkx Louvain on ``g`` (nodes ``0..N-1``)."""
-    return _ordered_labels(nx.community.louvain_communities(g, weight=weight, resolution=resolution, seed=seed), g.number_of_nodes())
+    membership = np.empty(g.number_of_nodes(), dtype=np.int64)
+    for index, members in enumerate(nx.community.louvain_communities(g, weight=weight, resolution=resolution, seed=seed)):
+        membership[list(members)] = index
+    return _ordered(membership)
 
 
 def detect(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig, seed: int) -> Partition:
@@ -119,7 +214,7 @@ def detect(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig, seed: i
     Returns:
         A :class:`Partition`.
     """
-    labels = louvain(weighted_graph(graph, z, config), seed, config.resolution)
+    labels = leiden(graph.num_users, *weighted_edges(graph, z, config), seed, config.resolution)
     zn = F.normalize(z[: graph.num_users], dim=1)
     centroids = torch.zeros(int(labels.max()) + 1 if len(labels) else 0, zn.shape[1]).index_add_(0, torch.from_numpy(labels), zn)
     centroids = F.normalize(centroids, dim=1)
@@ -135,14 +230,12 @@ def friendship_graph(graph: SocialGraph) -> nx.Graph:
     return g
 
 
-def modularity(g: nx.Graph, labels: np.ndarray) -> float:
-    """Returns the modularity of ``labels`` on the unweighted graph ``g`` (0 for an edgeless graph)."""
-    if g.number_of_edges() == 0:
+def modularity(graph: SocialGraph, labels: np.ndarray) -> float:
+    """Returns the modularity of ``labels`` (``[U]``) on the unweighted friendship graph (0 without friendships)."""
+    if graph.friendships.shape[1] == 0:
         return 0.0
-    groups: dict[int, set[int]] = {}
-    for node, label in enumerate(labels.tolist()):
-        groups.setdefault(label, set()).add(node)
-    return float(nx.community.modularity(g, groups.values(), weight=None))
+    g = igraph.Graph(n=graph.num_users, edges=graph.friendships.t().tolist())
+    return float(g.modularity(labels.tolist()))
 
 
 def keywords(

@@ -20,9 +20,9 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
-from jobs.communities import CommunityConfig, detect, friendship_graph, keywords, label, modularity
+from jobs.communities import CommunityConfig, community_embeddings, detect, keywords, label, modularity
 from jobs.interests import read_interests
-from jobs.linkpred import EncoderConfig, train_encoder
+from jobs.linkpred import EncoderConfig
 from jobs.runtime import seed_everything
 from jobs.social import SocialGraph
 
@@ -73,13 +73,14 @@ def run_communities(
         ground-truth ``community``, the NMI against it.
     """
     config = config or CommunityConfig()
-    params = {"seed": seed, "encoder": dataclasses.asdict(encoder), "clustering": dataclasses.asdict(config)}
+    params: dict[str, Any] = {"seed": seed, "clustering": dataclasses.asdict(config)}
+    if config.embedding == "sage":
+        params["encoder"] = dataclasses.asdict(encoder)
     started = time.perf_counter()
     with RunWriter(store, "communities", params, relationships=["IN_COMMUNITY"], nodes=["Community"]) as run:
         if graph.num_users == 0:
             raise ValueError("the graph has no users; ingest data first")
-        generator = seed_everything(seed)
-        _, z = train_encoder(graph, graph.friendships, encoder, generator, device, on_epoch)
+        z = community_embeddings(graph, config, encoder, seed_everything(seed), device, on_epoch)
         partition = detect(graph, z, config, seed)
         words = keywords(partition.labels, read_interests(store, graph.users), _texts_by_user(store, graph), config.keywords)
         sentiment = _sentiment(store, graph, partition.labels)
@@ -104,7 +105,7 @@ def run_communities(
             "communities": len(words),
             "users": graph.num_users,
             "largest_share": round(float(partition.sizes.max() / graph.num_users), 4),
-            "modularity": round(modularity(friendship_graph(graph), partition.labels), 4),
+            "modularity": round(modularity(graph, partition.labels), 4),
             "seconds": round(time.perf_counter() - started, 2),
         }
         known = graph.community >= 0

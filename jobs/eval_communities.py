@@ -1,8 +1,9 @@
 """Evaluating community detection: NMI against ground truth and modularity, beside Louvain baselines.
 
-Every method partitions the same users: ours (the communities job's algorithm), networkx
-Louvain on the plain friendship graph, and, when the OpenGDS plugin is installed, GDS
-Louvain and Leiden run inside the same Neo4j over an undirected projection.  Each method's
+Every method partitions the same users: ours (the communities job's algorithm, embedding as
+``config.embedding`` says), networkx Louvain on the plain friendship graph, and, when the
+OpenGDS plugin is installed, GDS Louvain and Leiden run inside the same Neo4j over an
+undirected projection.  Each method's
 wall time is measured the same way: from the graph in memory (ours, networkx) or in Neo4j
 (GDS, projection included) to labels in Python.
 """
@@ -19,8 +20,8 @@ import torch
 from sklearn.metrics import normalized_mutual_info_score
 
 from graph.store import GraphStore
-from jobs.communities import CommunityConfig, detect, friendship_graph, louvain, modularity
-from jobs.linkpred import EncoderConfig, train_encoder
+from jobs.communities import CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
+from jobs.linkpred import EncoderConfig
 from jobs.runtime import seed_everything
 from jobs.social import SocialGraph
 
@@ -29,11 +30,11 @@ log = logging.getLogger(__name__)
 GDS_GRAPH = "sociograph_eval"
 
 
-def _scores(truth: np.ndarray, labels: np.ndarray, g: Any, seconds: float) -> dict[str, float]:
+def _scores(truth: np.ndarray, labels: np.ndarray, graph: SocialGraph, seconds: float) -> dict[str, float]:
     known = truth >= 0
     return {
         "nmi": round(float(normalized_mutual_info_score(truth[known], labels[known])), 4),
-        "modularity": round(modularity(g, labels), 4),
+        "modularity": round(modularity(graph, labels), 4),
         "communities": int(labels.max()) + 1,
         "seconds": round(seconds, 3),
     }
@@ -72,6 +73,7 @@ def evaluate_communities(
     encoder: EncoderConfig | None = None,
     store_with_gds: GraphStore | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    config: CommunityConfig | None = None,
 ) -> dict[str, Any]:
     """Partitions ``graph`` with every method and scores each against ``truth`` (``[U]``, ``-1`` unknown).
 
@@ -79,17 +81,17 @@ def evaluate_communities(
         ``{"model": {nmi, modularity, communities, seconds}, "baselines": {name: {…}}}``.
     """
     g = friendship_graph(graph)
+    config = config or CommunityConfig()
     started = time.perf_counter()
-    generator = seed_everything(seed)
-    _, z = train_encoder(graph, graph.friendships, encoder or EncoderConfig(), generator, torch.device("cpu"), on_epoch)
-    ours = detect(graph, z, CommunityConfig(), seed).labels
-    result: dict[str, Any] = {"model": _scores(truth, ours, g, time.perf_counter() - started), "baselines": {}}
+    z = community_embeddings(graph, config, encoder or EncoderConfig(), seed_everything(seed), torch.device("cpu"), on_epoch)
+    ours = detect(graph, z, config, seed).labels
+    result: dict[str, Any] = {"model": _scores(truth, ours, graph, time.perf_counter() - started), "baselines": {}}
     started = time.perf_counter()
     plain = louvain(g, seed, weight=None)
-    result["baselines"]["networkx_louvain"] = _scores(truth, plain, g, time.perf_counter() - started)
+    result["baselines"]["networkx_louvain"] = _scores(truth, plain, graph, time.perf_counter() - started)
     if store_with_gds is not None:
         for algorithm in ("louvain", "leiden"):
             labels, seconds = _gds(store_with_gds, graph, algorithm, seed)
-            result["baselines"][f"gds_{algorithm}"] = _scores(truth, labels, g, seconds)
+            result["baselines"][f"gds_{algorithm}"] = _scores(truth, labels, graph, seconds)
     log.info("communities evaluation: %s", result)
     return result

@@ -25,6 +25,7 @@ from graph.ingest.rows import Reject
 from graph.ingest.steps import canonical_dir_steps, edges_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
+from jobs.communities import CommunityConfig
 from jobs.embed import run_embed
 from jobs.eval_communities import evaluate_communities
 from jobs.eval_friends import evaluate_friends
@@ -111,13 +112,14 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
             truth = _truth(graph, args, synthetic)
             if (truth >= 0).sum() < 2:
                 raise ValueError("no ground truth: give --labels FILE, or a dataset whose users carry a community")
-            result = evaluate_communities(graph, truth, args.seed, encoder, store if with_gds else None)
+            config = CommunityConfig(**({"embedding": args.embedding} if args.embedding else {}))
+            result = evaluate_communities(graph, truth, args.seed, encoder, store if with_gds else None, config=config)
         else:
             result = evaluate_friends(graph, args.seed, FriendsConfig(encoder=encoder))
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = f"python -m jobs evaluate {args.target} " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items())
-        if k in {"dataset", "path", "edges", "labels", "seed", "epochs"} and v is not None
+        if k in {"dataset", "path", "edges", "labels", "seed", "epochs", "embedding"} and v is not None
         or k == "users" and args.dataset == "synthetic"
     )
     print(json.dumps(result, sort_keys=True, default=float))

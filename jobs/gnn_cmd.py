@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from graph.config import Settings
 from graph.store import GraphStore
+from jobs.communities import CommunityConfig
 from jobs.communities_job import run_communities
 from jobs.friends import FriendsConfig
 from jobs.friends_job import run_friends
@@ -25,25 +26,36 @@ def encoder_for(job: str, epochs: int | None) -> EncoderConfig:
 
 
 def run_job(
-    settings: Settings, job: str, seed: int = 0, device: str | None = None, epochs: int | None = None, k: int = 20
+    settings: Settings,
+    job: str,
+    seed: int = 0,
+    device: str | None = None,
+    epochs: int | None = None,
+    k: int = 20,
+    embedding: str | None = None,
 ) -> int:
     """Runs the ``communities`` or ``friends`` job and prints its summary.
+
+    Args:
+        embedding: the communities job's :attr:`CommunityConfig.embedding` (default: its own).
 
     Returns:
         0 when the run was published.
     """
     torch_dev = torch_device(device or settings.device)
     encoder = encoder_for(job, epochs)
+    communities = CommunityConfig(**({"embedding": embedding} if embedding else {}))
+    trains = job == "friends" or communities.embedding == "sage"
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store:
         graph = read_social_graph(store, settings.page_size)
-        with tqdm(total=encoder.epochs, desc=f"{job}: train", unit=" epoch") as bar:
+        with tqdm(total=encoder.epochs, desc=f"{job}: train", unit=" epoch", disable=not trains) as bar:
             def on_epoch(epoch: int, loss: float) -> None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
             if job == "communities":
-                summary = run_communities(store, graph, encoder, seed, torch_dev, on_epoch)
+                summary = run_communities(store, graph, encoder, seed, torch_dev, on_epoch, communities)
             else:
                 config = dataclasses.replace(FriendsConfig(), k=k, encoder=encoder)
                 summary = run_friends(store, graph, config, seed, torch_dev, on_epoch)

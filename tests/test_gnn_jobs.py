@@ -24,14 +24,14 @@ from graph.snapshot import IdMap
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
-from jobs.communities import CommunityConfig, detect, friendship_graph, louvain, modularity
+from jobs.communities import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
 from jobs.communities_job import run_communities
 from jobs.embed import run_embed
 from jobs.eval_friends import evaluate_friends
 from jobs.feedback import ignored_friend_suggestions, record_acceptance
 from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
 from jobs.friends_job import run_friends
-from jobs.linkpred import EncoderConfig, train_encoder
+from jobs.linkpred import EncoderConfig
 from jobs.runtime import seed_everything
 from jobs.social import SocialGraph, read_social_graph, undirected_pairs
 from text.embeddings import Encoder
@@ -88,11 +88,14 @@ def test_social_graph_reads_users_posts_text_and_opt_outs(loaded: GraphStore, so
     assert opted and set(social.users.to_id(np.flatnonzero(social.opt_out))) == opted
 
 
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
 def test_communities_job_recovers_planted_communities_and_writes_them(
-    loaded: GraphStore, social: SocialGraph, synthetic: tuple[Path, pd.DataFrame]
+    loaded: GraphStore, social: SocialGraph, synthetic: tuple[Path, pd.DataFrame], embedding: str
 ) -> None:
-    summary = run_communities(loaded, social, ENCODER, seed=0, device=CPU)
+    config = CommunityConfig(embedding=embedding)
+    summary = run_communities(loaded, social, ENCODER, seed=0, device=CPU, config=config)
     run = current_run(loaded, "communities")
+    assert run["params"]["clustering"]["embedding"] == embedding
     assert run["id"] == summary["run_id"] and run["metrics"]["modularity"] > 0.3
     rows = loaded.read(
         "MATCH (u:User)-[m:IN_COMMUNITY {run_id: $run}]->(c:Community {run_id: $run}) "
@@ -109,12 +112,15 @@ def test_communities_job_recovers_planted_communities_and_writes_them(
     assert all(c["c"]["keywords"] and c["c"]["label"] for c in communities)
 
 
-def test_communities_are_deterministic_for_a_seed(social: SocialGraph) -> None:
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+def test_communities_are_deterministic_for_a_seed(social: SocialGraph, embedding: str) -> None:
+    config = CommunityConfig(embedding=embedding)
     labels = []
-    for _ in range(2):
-        _, z = train_encoder(social, social.friendships, ENCODER, seed_everything(3), CPU)
-        labels.append(detect(social, z, CommunityConfig(), seed=3).labels)
+    for seed in (3, 3, 4):
+        z = community_embeddings(social, config, ENCODER, seed_everything(seed), CPU)
+        labels.append(detect(social, z, config, seed=seed).labels)
     np.testing.assert_array_equal(labels[0], labels[1])
+    assert normalized_mutual_info_score(labels[0], labels[2]) > 0.8
 
 
 def test_friends_job_writes_valid_explained_suggestions(
@@ -173,10 +179,10 @@ def test_communities_on_email_eu_core_match_louvain_nmi_and_modularity(datasets:
     graph, truth = _email_graph(datasets)
     g = friendship_graph(graph)
     plain = louvain(g, seed=0, weight=None)
-    _, z = train_encoder(graph, graph.friendships, EncoderConfig(epochs=100), seed_everything(0), CPU)
+    z = community_embeddings(graph, CommunityConfig(), ENCODER, seed_everything(0), CPU)
     ours = detect(graph, z, CommunityConfig(), seed=0).labels
     assert normalized_mutual_info_score(truth, ours) >= normalized_mutual_info_score(truth, plain)
-    assert modularity(g, ours) >= 0.95 * modularity(g, plain)
+    assert modularity(graph, ours) >= 0.95 * modularity(graph, plain)
 
 
 def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighbours(datasets: Path) -> None:

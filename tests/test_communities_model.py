@@ -1,0 +1,83 @@
+"""The communities model without Neo4j: the fixed-weight GNN embedding, the re-weighted edges, Leiden."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from graph.snapshot import IdMap
+from jobs.cli import COMMUNITY_EMBEDDINGS
+from jobs.communities import EMBEDDINGS, CommunityConfig, leiden, propagated_embeddings, weighted_edges
+from jobs.social import SocialGraph, undirected_pairs
+
+
+def _graph(edges: list[tuple[int, int]], n: int, x: torch.Tensor | None = None) -> SocialGraph:
+    src, dst = np.asarray(edges, dtype=np.int64).reshape(-1, 2).T
+    return SocialGraph(
+        IdMap([f"u{i}" for i in range(n)]), IdMap([]), x, torch.ones(n, dtype=torch.bool) if x is not None else torch.zeros(n, dtype=torch.bool),
+        undirected_pairs(src, dst, n), torch.zeros((2, 0), dtype=torch.long), np.zeros(n, dtype=bool), np.full(n, -1),
+    )
+
+
+def _clique(nodes: range) -> list[tuple[int, int]]:
+    return [(a, b) for a in nodes for b in nodes if a < b]
+
+
+def test_leiden_splits_two_cliques_at_their_bridge_and_numbers_the_larger_first() -> None:
+    edges = np.asarray(_clique(range(0, 4)) + _clique(range(4, 9)) + [(3, 4)])
+    labels = leiden(9, edges[:, 0], edges[:, 1], np.ones(len(edges)), seed=0)
+    assert labels.tolist() == [1, 1, 1, 1, 0, 0, 0, 0, 0]
+
+
+def test_leiden_follows_the_weights() -> None:
+    """A 6-cycle cut where its weak ties are, whichever two they are."""
+    edges = np.asarray([(i, (i + 1) % 6) for i in range(6)])
+    for weak in ((0, 3), (1, 4)):
+        weight = np.full(6, 10.0)
+        weight[list(weak)] = 0.1
+        labels = leiden(6, edges[:, 0], edges[:, 1], weight, seed=0)
+        strong = [i for i in range(6) if i not in weak]
+        assert all(labels[a] == labels[b] for a, b in edges[strong])
+        assert all(labels[a] != labels[b] for a, b in edges[list(weak)])
+
+
+def test_propagated_embeddings_separate_components_and_repeat_for_a_seed() -> None:
+    graph = _graph(_clique(range(0, 6)) + _clique(range(6, 12)), 12)
+    z = propagated_embeddings(graph, hops=3, random_dim=64, generator=torch.Generator().manual_seed(1))
+    assert z.shape == (12, 64)
+    zn = F.normalize(z, dim=1)
+    cos = zn @ zn.T
+    same = torch.block_diag(torch.ones(6, 6), torch.ones(6, 6)).bool()
+    assert cos[same].min() > cos[~same].max()
+    again = propagated_embeddings(graph, hops=3, random_dim=64, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(z, again)
+
+
+def test_propagated_embeddings_carry_text_also_for_users_without_ties() -> None:
+    """Users who write alike end up nearer each other than one who writes otherwise, tied or not."""
+    x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.5, 0.5]])
+    for edges in ([], [(0, 3), (1, 3), (2, 3)]):
+        z = propagated_embeddings(_graph(edges, 4, x), hops=2, random_dim=8, generator=torch.Generator().manual_seed(0))
+        assert z.shape == (4, 10)
+        zn = F.normalize(z, dim=1)
+        assert float(zn[0] @ zn[1]) > float(zn[0] @ zn[2]) + 0.1
+
+
+def test_weighted_edges_list_each_pair_once_with_friendship_weights_first() -> None:
+    graph = _graph([(0, 1), (1, 2)], 4)
+    z = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.9, 0.1]])
+    config = CommunityConfig(neighbours=2, sharpness=2.0)
+    src, dst, weight = weighted_edges(graph, z, config)
+    pairs = dict(zip(zip(src.tolist(), dst.tolist()), weight.tolist()))
+    assert (src < dst).all() and len(pairs) == len(src)
+    assert pairs[(0, 1)] == pytest.approx(0.8**2) and pairs[(1, 2)] == pytest.approx(0.6**2)
+    # User 3 has no friendship: it is tied to its two nearest users, 0 and 1.
+    assert {(0, 3), (1, 3)} <= set(pairs) and (2, 3) not in pairs
+
+
+def test_the_embedding_is_checked_and_the_cli_offers_every_one() -> None:
+    assert COMMUNITY_EMBEDDINGS == EMBEDDINGS
+    with pytest.raises(ValueError, match="propagation, sage"):
+        CommunityConfig(embedding="kmeans")
