@@ -1,8 +1,9 @@
 """A GraphSAGE encoder of the social graph, trained self-supervised to reconstruct friendships.
 
-The communities and friends jobs share it: node embeddings ``z`` come from two
-GraphSAGE layers (mean aggregation) over friendships and interactions, with each node's input being a
-learnable vector plus (when present) a projection of its text embedding.  Training
+The friends job uses it, and so does the communities job with ``--embedding sage``: node
+embeddings ``z`` come from two GraphSAGE layers (mean aggregation) over friendships and
+interactions, with each node's input being a learnable vector plus (when present) a projection
+of its text embedding.  Training
 predicts friendships with a dot-product decoder against random negatives; every epoch
 hides the friendships it is scored on from message passing, so the encoder cannot
 read the answer off its own input.
