@@ -19,51 +19,102 @@ class FieldError(ValueError):
     """A single field's value is unacceptable; the message is the reason."""
 
 
+Parser = Callable[[str | None], Any]
+"""Parses one raw value of a field: returns the typed value or ``None`` when absent, raises :class:`FieldError`."""
+
+_MISSING = {FieldType.ID: "missing or empty id", FieldType.TEXT: "empty text"}
+
+
+def parser_for(field: Field) -> Parser:
+    """Returns the :data:`Parser` of ``field``, built once per field so that each row pays only its own checks."""
+    missing = _MISSING.get(field.type, "missing value")
+    required = field.required
+    kind = field.type
+
+    def absent() -> None:
+        if required:
+            raise FieldError(missing)
+        return None
+
+    if kind is FieldType.ID:
+
+        def parse_id(raw: str | None) -> Any:
+            value = raw.strip() if raw is not None else ""
+            return value if value else absent()
+
+        return parse_id
+    if kind is FieldType.WEIGHT:
+
+        def parse_weight(raw: str | None) -> Any:
+            if raw is None or not raw.strip():
+                return absent()
+            try:
+                value = float(raw)
+            except ValueError:
+                raise FieldError(f"unparsable number: {raw!r}") from None
+            if not math.isfinite(value):
+                raise FieldError(f"weight is {raw!r}, not a finite number")
+            if value < 0:
+                raise FieldError(f"negative weight: {raw}")
+            return value
+
+        return parse_weight
+    if kind is FieldType.STRING:
+
+        def parse_string(raw: str | None) -> Any:
+            return raw if raw is not None and raw.strip() else absent()
+
+        return parse_string
+    if kind is FieldType.TEXT:
+
+        def parse_text(raw: str | None) -> Any:
+            if not raw:
+                return absent()
+            if not raw.strip():
+                raise FieldError("empty text")
+            if len(raw) > MAX_TEXT_CHARS:
+                raise FieldError(f"text too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
+            return raw
+
+        return parse_text
+    if kind is FieldType.BOOL:
+
+        def parse_bool(raw: str | None) -> Any:
+            if raw is None or not raw.strip():
+                return absent()
+            lowered = raw.strip().lower()
+            if lowered in TRUE:
+                return True
+            if lowered in FALSE:
+                return False
+            raise FieldError(f"not a boolean: {raw!r}")
+
+        return parse_bool
+    if kind is FieldType.INT:
+
+        def parse_int(raw: str | None) -> Any:
+            if raw is None or not raw.strip():
+                return absent()
+            try:
+                return int(raw)
+            except ValueError:
+                raise FieldError(f"unparsable integer: {raw!r}") from None
+
+        return parse_int
+
+    def parse_datetime(raw: str | None) -> Any:
+        return _parse_datetime(raw) if raw is not None and raw.strip() else absent()
+
+    return parse_datetime
+
+
 def parse_value(field: Field, raw: str | None) -> Any:
     """Returns the typed value of ``raw`` for ``field``, or ``None`` when absent.
 
     Raises:
         FieldError: with the reason when the value is missing, unparsable or out of range.
     """
-    if raw is None or raw == "" or (raw.strip() == "" and field.type is not FieldType.TEXT):
-        if field.required:
-            reasons = {FieldType.ID: "missing or empty id", FieldType.TEXT: "empty text"}
-            raise FieldError(reasons.get(field.type, "missing value"))
-        return None
-    kind = field.type
-    if kind is FieldType.ID:
-        return raw.strip()
-    if kind is FieldType.STRING:
-        return raw
-    if kind is FieldType.TEXT:
-        if not raw.strip():
-            raise FieldError("empty text")
-        if len(raw) > MAX_TEXT_CHARS:
-            raise FieldError(f"text too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
-        return raw
-    if kind is FieldType.BOOL:
-        lowered = raw.strip().lower()
-        if lowered in TRUE:
-            return True
-        if lowered in FALSE:
-            return False
-        raise FieldError(f"not a boolean: {raw!r}")
-    if kind is FieldType.INT:
-        try:
-            return int(raw)
-        except ValueError:
-            raise FieldError(f"unparsable integer: {raw!r}") from None
-    if kind is FieldType.WEIGHT:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise FieldError(f"unparsable number: {raw!r}") from None
-        if math.isnan(value) or math.isinf(value):
-            raise FieldError(f"weight is {raw!r}, not a finite number")
-        if value < 0:
-            raise FieldError(f"negative weight: {raw}")
-        return value
-    return _parse_datetime(raw)
+    return parser_for(field)(raw)
 
 
 def _parse_datetime(raw: str) -> datetime:
@@ -115,35 +166,39 @@ class Validator:
         self.default_merge = default_merge
         self.duplicates = 0
         self._seen: dict[Any, tuple[int, tuple[int, ...]]] = {}
-        self._prop_fields = [f for f in kind.fields if not (isinstance(kind, NodeKind) and f.name == kind.key)]
-        key = kind.key if isinstance(kind, NodeKind) else "src"
-        self._key_field = Field(key, FieldType.ID, True)
-        self._dst_field = Field("dst", FieldType.ID, True)
+        self._is_node = isinstance(kind, NodeKind)
+        self._prop_fields = [f for f in kind.fields if not (self._is_node and f.name == kind.key)]
+        self._prop_parsers = [(f.name, parser_for(f)) for f in self._prop_fields]
+        self._key = kind.key if self._is_node else "src"
+        self._parse_key = parser_for(Field(self._key, FieldType.ID, True))
+        self._parse_dst = parser_for(Field("dst", FieldType.ID, True))
+        self._merge_on = None if self._is_node else kind.merge_on
+        self._no_self_loops = not self._is_node and kind.src_label == kind.dst_label and not kind.self_loops
 
     def check(self, row: RawRow) -> NodeRecord | RelRecord | Reject | None:
         """Returns the typed record, a reject naming the field, or None for an exact duplicate."""
+        fields = row.fields
         try:
-            if isinstance(self.kind, NodeKind):
-                key = parse_value(self._key_field, row.fields.get(self.kind.key))
-                ident: Any = key
-            else:
-                src = parse_value(self._key_field, row.fields.get("src"))
-                dst = parse_value(self._dst_field, row.fields.get("dst"))
+            src = self._parse_key(fields.get(self._key))
+            if not self._is_node:
+                dst = self._parse_dst(fields.get("dst"))
         except FieldError as exc:
-            field = self.kind.key if isinstance(self.kind, NodeKind) else ("src" if not (row.fields.get("src") or "").strip() else "dst")
+            field = self._key if self._is_node or not (fields.get("src") or "").strip() else "dst"
             return Reject(row.source, row.line, field, str(exc))
         props: dict[str, Any] = {}
-        for field in self._prop_fields:
+        for name, parse in self._prop_parsers:
             try:
-                value = parse_value(field, row.fields.get(field.name))
+                value = parse(fields.get(name))
             except FieldError as exc:
-                return Reject(row.source, row.line, field.name, str(exc))
+                return Reject(row.source, row.line, name, str(exc))
             if value is not None:
-                props[field.name] = value
-        if isinstance(self.kind, RelKind):
-            if src == dst and self.kind.src_label == self.kind.dst_label and not self.kind.self_loops:
+                props[name] = value
+        if self._is_node:
+            ident: Any = src
+        else:
+            if self._no_self_loops and src == dst:
                 return Reject(row.source, row.line, "dst", f"self-loop not allowed for {self.kind.rel_type}")
-            merge = props.pop(self.kind.merge_on, self.default_merge) if self.kind.merge_on else None
+            merge = props.pop(self._merge_on, self.default_merge) if self._merge_on else None
             ident = (src, dst, merge)
         seen = self._remember(ident, row.line, props)
         if seen == "repeat":
@@ -152,21 +207,25 @@ class Validator:
         if seen != "new":
             field_name, first_line = seen
             return Reject(row.source, row.line, field_name, f"duplicate of line {first_line} with a different value")
-        if isinstance(self.kind, NodeKind):
-            return NodeRecord(row.source, row.line, key, props)
+        if self._is_node:
+            return NodeRecord(row.source, row.line, src, props)
         return RelRecord(row.source, row.line, src, dst, merge, props)
 
     def _remember(self, ident: Any, line: int, props: dict[str, Any]) -> str | tuple[str, int]:
         """Returns ``"new"``, ``"repeat"`` (same values) or ``(field, first_line)`` of the first disagreeing field."""
-        signature = tuple(hash(repr(props.get(f.name))) for f in self._prop_fields)
+        # Hashes, not values, are kept: a text property may be long.  Each field holds one type,
+        # so equal hashes of values of that type mean equal values up to hash collisions.
+        signature = tuple(hash(props.get(name)) for name, _ in self._prop_parsers)
         previous = self._seen.get(ident)
         if previous is None:
             self._seen[ident] = (line, signature)
             return "new"
         first_line, first_signature = previous
-        for field, old, new in zip(self._prop_fields, first_signature, signature):
+        if first_signature == signature:
+            return "repeat"
+        for (name, _), old, new in zip(self._prop_parsers, first_signature, signature):
             if old != new:
-                return field.name, first_line
+                return name, first_line
         return "repeat"
 
 
