@@ -235,7 +235,10 @@ def test_job_killed_mid_write_leaves_the_previous_run_and_a_rerun_finishes(loade
 
 def test_feedback_measures_acceptance_and_feeds_ignored_suggestions_back(loaded: GraphStore, social: SocialGraph) -> None:
     config = FriendsConfig(k=5, encoder=EncoderConfig(epochs=10))
+    run_friends(loaded, social, config, seed=1, device=CPU)
     first = run_friends(loaded, social, config, seed=1, device=CPU)
+    # Nobody took up the run before: no sign its suggestions were seen, so none count as ignored.
+    assert first["metrics"]["hard_negatives"] == 0
     shown = first["metrics"]["suggestions"]
     accepted = loaded.write(
         "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: $run, rank: 1}]->(b:User) WITH a, b ORDER BY a.id LIMIT 3 "
