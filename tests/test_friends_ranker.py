@@ -15,7 +15,7 @@ def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
     targets = torch.zeros(users, candidates, dtype=torch.bool)
     targets[torch.arange(users), torch.randint(0, candidates, (users,), generator=generator)] = True
     values = torch.rand(len(FEATURES), users, candidates, generator=generator)
-    informative = FEATURES.index("adamic_adar")
+    informative = FEATURES.index("log_adamic_adar")
     values[informative] += 2.0 * targets
     allowed = torch.ones(users, candidates, dtype=torch.bool)
     features = ChunkFeatures(values, allowed, torch.zeros(users, candidates))
@@ -27,7 +27,7 @@ def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
 
 def test_ranker_never_ranks_a_forbidden_candidate() -> None:
     values = torch.zeros(len(FEATURES), 1, 3)
-    values[FEATURES.index("adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
+    values[FEATURES.index("log_adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
     allowed = torch.tensor([[False, True, True]])
     features = ChunkFeatures(values, allowed, torch.zeros(1, 3))
     scale, weights = fit_ranker(features, torch.tensor([[False, True, False]]), FriendsConfig())
