@@ -3,9 +3,8 @@
 Every method partitions the same users: ours (the communities job's algorithm, embedding as
 ``config.embedding`` says), networkx Louvain on the plain friendship graph, and, when the
 OpenGDS plugin is installed, GDS Louvain and Leiden run inside the same Neo4j over an
-undirected projection.  Each method's
-wall time is measured the same way: from the graph in memory (ours, networkx) or in Neo4j
-(GDS, projection included) to labels in Python.
+undirected projection.  Each method's wall time is measured the same way: from the graph in
+memory (ours, networkx) or in Neo4j (GDS, projection included) to labels in Python.
 """
 
 from __future__ import annotations

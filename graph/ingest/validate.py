@@ -25,96 +25,40 @@ Parser = Callable[[str | None], Any]
 _MISSING = {FieldType.ID: "missing or empty id", FieldType.TEXT: "empty text"}
 
 
-def parser_for(field: Field) -> Parser:
-    """Returns the :data:`Parser` of ``field``, built once per field so that each row pays only its own checks."""
-    missing = _MISSING.get(field.type, "missing value")
-    required = field.required
-    kind = field.type
-
-    def absent() -> None:
-        if required:
-            raise FieldError(missing)
-        return None
-
-    if kind is FieldType.ID:
-
-        def parse_id(raw: str | None) -> Any:
-            value = raw.strip() if raw is not None else ""
-            return value if value else absent()
-
-        return parse_id
-    if kind is FieldType.WEIGHT:
-
-        def parse_weight(raw: str | None) -> Any:
-            if raw is None or not raw.strip():
-                return absent()
-            try:
-                value = float(raw)
-            except ValueError:
-                raise FieldError(f"unparsable number: {raw!r}") from None
-            if not math.isfinite(value):
-                raise FieldError(f"weight is {raw!r}, not a finite number")
-            if value < 0:
-                raise FieldError(f"negative weight: {raw}")
-            return value
-
-        return parse_weight
-    if kind is FieldType.STRING:
-
-        def parse_string(raw: str | None) -> Any:
-            return raw if raw is not None and raw.strip() else absent()
-
-        return parse_string
-    if kind is FieldType.TEXT:
-
-        def parse_text(raw: str | None) -> Any:
-            if not raw:
-                return absent()
-            if not raw.strip():
-                raise FieldError("empty text")
-            if len(raw) > MAX_TEXT_CHARS:
-                raise FieldError(f"text too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
-            return raw
-
-        return parse_text
-    if kind is FieldType.BOOL:
-
-        def parse_bool(raw: str | None) -> Any:
-            if raw is None or not raw.strip():
-                return absent()
-            lowered = raw.strip().lower()
-            if lowered in TRUE:
-                return True
-            if lowered in FALSE:
-                return False
-            raise FieldError(f"not a boolean: {raw!r}")
-
-        return parse_bool
-    if kind is FieldType.INT:
-
-        def parse_int(raw: str | None) -> Any:
-            if raw is None or not raw.strip():
-                return absent()
-            try:
-                return int(raw)
-            except ValueError:
-                raise FieldError(f"unparsable integer: {raw!r}") from None
-
-        return parse_int
-
-    def parse_datetime(raw: str | None) -> Any:
-        return _parse_datetime(raw) if raw is not None and raw.strip() else absent()
-
-    return parse_datetime
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise FieldError("empty text")
+    if len(raw) > MAX_TEXT_CHARS:
+        raise FieldError(f"text too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
+    return raw
 
 
-def parse_value(field: Field, raw: str | None) -> Any:
-    """Returns the typed value of ``raw`` for ``field``, or ``None`` when absent.
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise FieldError(f"not a boolean: {raw!r}")
 
-    Raises:
-        FieldError: with the reason when the value is missing, unparsable or out of range.
-    """
-    return parser_for(field)(raw)
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise FieldError(f"unparsable integer: {raw!r}") from None
+
+
+def _weight(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FieldError(f"unparsable number: {raw!r}") from None
+    if not math.isfinite(value):
+        raise FieldError(f"weight is {raw!r}, not a finite number")
+    if value < 0:
+        raise FieldError(f"negative weight: {raw}")
+    return value
 
 
 def _parse_datetime(raw: str) -> datetime:
@@ -130,6 +74,46 @@ def _parse_datetime(raw: str) -> datetime:
     except ValueError:
         raise FieldError(f"unparsable date-time (ISO-8601 or Unix seconds expected): {raw!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+_CONVERTERS: dict[FieldType, Callable[[str], Any]] = {
+    FieldType.ID: str.strip,
+    FieldType.STRING: str,
+    FieldType.TEXT: _text,
+    FieldType.BOOL: _bool,
+    FieldType.INT: _int,
+    FieldType.WEIGHT: _weight,
+    FieldType.DATETIME: _parse_datetime,
+}
+
+
+def parser_for(field: Field) -> Parser:
+    """Returns the :data:`Parser` of ``field``, built once per field so that each row pays only its own checks.
+
+    A value is absent when it is missing or empty, or blank for any type but text (blank text is
+    an error of its own); a required field raises then.
+    """
+    convert = _CONVERTERS[field.type]
+    missing = _MISSING.get(field.type, "missing value")
+    blank_is_absent = field.type is not FieldType.TEXT
+
+    def parse(raw: str | None) -> Any:
+        if not raw or (blank_is_absent and not raw.strip()):
+            if field.required:
+                raise FieldError(missing)
+            return None
+        return convert(raw)
+
+    return parse
+
+
+def parse_value(field: Field, raw: str | None) -> Any:
+    """Returns the typed value of ``raw`` for ``field``, or ``None`` when absent.
+
+    Raises:
+        FieldError: with the reason when the value is missing, unparsable or out of range.
+    """
+    return parser_for(field)(raw)
 
 
 @dataclass(frozen=True)
