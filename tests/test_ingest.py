@@ -93,6 +93,20 @@ def test_loading_twice_changes_nothing(store: GraphStore, good_dir: Path, tmp_pa
     assert dump(store) == first
 
 
+def test_a_later_load_updates_given_values_and_keeps_absent_ones(store: GraphStore, good_dir: Path, tmp_path: Path) -> None:
+    load_dir(store, good_dir, tmp_path / "r1.tsv")
+    update = tmp_path / "update"
+    write(update / "users.csv", "id,name\nu1,Annie\n")
+    write(update / "interacted.csv", "src,dst,kind,at\nu2,p1,repost,2026-02-01T00:00:00Z\n")
+    load_dir(store, update, tmp_path / "r2.tsv")
+    user = store.read("MATCH (u:User {id: 'u1'}) RETURN u.name AS name, u.bio AS bio")[0]
+    assert user == {"name": "Annie", "bio": "Hikes, and takes photos"}
+    repost = store.read(
+        "MATCH (:User {id: 'u2'})-[r:INTERACTED {kind: 'repost'}]->(:Post {id: 'p1'}) RETURN r.weight AS w, r.at.year AS year"
+    )
+    assert repost == [{"w": 2.5, "year": 2026}]
+
+
 BAD_CASES = {
     "empty id": ("users.csv", "id,name\n,Nobody\n", 2, "id", "missing or empty id"),
     "conflicting duplicate": ("users.csv", "id,name\nu9,Ann\nu9,Bea\n", 3, "name", "duplicate of line 2"),

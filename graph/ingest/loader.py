@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,13 +89,33 @@ class LoadSummary:
         return sum(k.rejected for k in self.kinds)
 
 
+_PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def set_properties(var: str, names: Iterable[str]) -> str:
+    """Returns a ``SET`` clause that copies each of ``names`` from ``row.props`` onto ``var``.
+
+    An absent value keeps the stored one, as ``SET var += row.props`` would.  The
+    properties are named one by one because ``+=`` with a map the planner cannot
+    see into makes it add an ``Eager`` barrier after ``MERGE``, which cost a
+    quarter of the relationship load time (Gowalla test split: 15,700 against
+    20,800 relationships/s).
+    """
+    names = list(names)
+    for name in names:
+        if not _PROPERTY_NAME.fullmatch(name):
+            raise ValueError(f"not a property name: {name!r}")
+    return "".join(
+        f"{' SET' if i == 0 else ','} {var}.`{name}` = coalesce(row.props.`{name}`, {var}.`{name}`)"
+        for i, name in enumerate(names)
+    )
+
+
 def node_query(kind: NodeKind) -> str:
     """Returns the ``UNWIND … MERGE`` statement that loads a batch of ``kind``'s nodes."""
     label = check_label(kind.label)
-    return (
-        f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}) SET n += row.props "
-        "RETURN count(*) AS written"
-    )
+    props = set_properties("n", (f.name for f in kind.fields if f.name != kind.key))
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}){props} RETURN count(*) AS written"
 
 
 @dataclass(frozen=True)
@@ -134,10 +155,11 @@ def relationship_statements(kind: RelKind, create_src: bool = False, create_dst:
     src = f"(a:{src_label} {{{NODE_KEYS[src_label]}: row.src}})"
     dst = f"(b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}})"
     merge_props = f" {{{kind.merge_on}: row.merge}}" if kind.merge_on else ""
+    props = set_properties("r", (f.name for f in kind.fields if f.name != kind.merge_on))
     return BatchStatements(
         write=(
             f"UNWIND $rows AS row MATCH {src} MATCH {dst} "
-            f"MERGE (a)-[r:{rel_type}{merge_props}]->(b) SET r += row.props RETURN count(*) AS written"
+            f"MERGE (a)-[r:{rel_type}{merge_props}]->(b){props} RETURN count(*) AS written"
         ),
         find_missing=(
             f"UNWIND $rows AS row OPTIONAL MATCH {src} OPTIONAL MATCH {dst} "
