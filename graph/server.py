@@ -21,8 +21,10 @@ import subprocess
 import time
 import zipfile
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
+from graph.class_archive import ClassArchive
 from graph.config import OPENGDS_VERSION, LocalServerSettings
 
 log = logging.getLogger(__name__)
@@ -252,11 +254,12 @@ class LocalNeo4j:
         (conf_dir / "neo4j.conf").write_text("\n".join(lines) + "\n")
         return conf_dir
 
-    def _java_cmd(self, main_class: str, *args: str, heap: str = "512m") -> list[str]:
+    def _java_cmd(self, main_class: str, *args: str, heap: str = "512m", options: Sequence[str] = ()) -> list[str]:
         s = self.settings
         return [
             "java",
             *JAVA_OPENS,
+            *options,
             # A heap that starts at its full size is never resized under load: incremental
             # loads on a warm server ran at 18,000 relationships/s without this and 24,000 with it.
             f"-Xms{heap}",
@@ -358,20 +361,39 @@ class LocalNeo4j:
         self.fetch(with_gds=with_gds)
         conf_dir = self._write_config()
         self._ensure_password()
-        if pid is None:
-            pid = self._launch(conf_dir)
-        return self._wait_for_bolt(pid)
+        if pid is not None:
+            return self._wait_for_bolt(pid)
+        archive = self._class_archive()
+        options = archive.options()
+        try:
+            return self._wait_for_bolt(self._launch(conf_dir, options, archive))
+        except ServerError:
+            if not any(o.startswith("-XX:SharedArchiveFile") for o in options):
+                raise
+            log.warning("Neo4j did not start with its class-data-sharing archive; starting again without it")
+            archive.discard()
+            return self._wait_for_bolt(self._launch(conf_dir, [], archive))
 
-    def _launch(self, conf_dir: Path) -> int:
+    def _class_archive(self) -> ClassArchive:
+        jars = [*self.settings.lib_dir.glob("*.jar"), *self.plugins_dir.glob("*.jar")]
+        return ClassArchive(self.settings.lib_dir.parent / "cds", jars, self.settings.state_dir / "run" / "class-archive")
+
+    def _launch(self, conf_dir: Path, options: Sequence[str], archive: ClassArchive) -> int:
         s = self.settings
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = self._java_cmd(
-            SERVER_CLASS, f"--home-dir={s.home_dir}", f"--config-dir={conf_dir}", "--console-mode", heap=s.heap
+            SERVER_CLASS,
+            f"--home-dir={s.home_dir}",
+            f"--config-dir={conf_dir}",
+            "--console-mode",
+            heap=s.heap,
+            options=options,
         )
         log.info("starting Neo4j %s on %s", s.version, s.bolt_uri)
         with self._log_file.open("ab") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self._pid_file.write_text(str(proc.pid))
+        archive.claimed(proc.pid)
         return proc.pid
 
     def _wait_for_bolt(self, pid: int) -> ServerStatus:
@@ -381,7 +403,7 @@ class LocalNeo4j:
                 return ServerStatus(self.settings.bolt_uri, True, pid)
             if not _alive(pid):
                 raise ServerError(f"Neo4j exited during start-up: {self._log_tail()}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         raise ServerError(
             f"Bolt did not answer on {self.settings.bolt_uri} within {self.settings.start_timeout_s} s: {self._log_tail()}"
         )
@@ -414,4 +436,5 @@ class LocalNeo4j:
             log.warning("Neo4j (pid %d) did not stop within %.0f s; killing it", pid, timeout_s)
             os.kill(pid, signal.SIGKILL)
         self._pid_file.unlink(missing_ok=True)
+        self._class_archive().settle(pid)
         return True
