@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from graph.ingest.kinds import MAX_TEXT_CHARS, Field, FieldType, NodeKind, RelKind
 from graph.ingest.rows import RawRow, Reject
@@ -116,8 +115,7 @@ def parse_value(field: Field, raw: str | None) -> Any:
     return parser_for(field)(raw)
 
 
-@dataclass(frozen=True)
-class NodeRecord:
+class NodeRecord(NamedTuple):
     """A valid node row: its origin, key and properties (absent values left out)."""
 
     source: str
@@ -126,8 +124,7 @@ class NodeRecord:
     props: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RelRecord:
+class RelRecord(NamedTuple):
     """A valid relationship row: its origin, endpoints, distinguishing value and properties."""
 
     source: str
@@ -153,6 +150,7 @@ class Validator:
         self._is_node = isinstance(kind, NodeKind)
         self._prop_fields = [f for f in kind.fields if not (self._is_node and f.name == kind.key)]
         self._prop_parsers = [(f.name, parser_for(f)) for f in self._prop_fields]
+        self._prop_names = [f.name for f in self._prop_fields]
         self._key = kind.key if self._is_node else "src"
         self._parse_key = parser_for(Field(self._key, FieldType.ID, True))
         self._parse_dst = parser_for(Field("dst", FieldType.ID, True))
@@ -199,7 +197,7 @@ class Validator:
         """Returns ``"new"``, ``"repeat"`` (same values) or ``(field, first_line)`` of the first disagreeing field."""
         # Hashes, not values, are kept: a text property may be long.  Each field holds one type,
         # so equal hashes of values of that type mean equal values up to hash collisions.
-        signature = tuple(hash(props.get(name)) for name, _ in self._prop_parsers)
+        signature = tuple([hash(props.get(name)) for name in self._prop_names])
         previous = self._seen.get(ident)
         if previous is None:
             self._seen[ident] = (line, signature)
