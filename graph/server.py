@@ -20,11 +20,11 @@ import socket
 import subprocess
 import time
 import zipfile
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from graph.class_archive import ClassArchive
+from graph.class_archive import ClassArchive, pid_alive
 from graph.config import OPENGDS_VERSION, LocalServerSettings
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,7 @@ def _alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return pid_alive(pid)
 
 
 def port_in_use(port: int) -> bool:
@@ -363,22 +359,13 @@ class LocalNeo4j:
         self._ensure_password()
         if pid is not None:
             return self._wait_for_bolt(pid)
-        archive = self._class_archive()
-        options = archive.options()
-        try:
-            return self._wait_for_bolt(self._launch(conf_dir, options, archive))
-        except ServerError:
-            if not any(o.startswith("-XX:SharedArchiveFile") for o in options):
-                raise
-            log.warning("Neo4j did not start with its class-data-sharing archive; starting again without it")
-            archive.discard()
-            return self._wait_for_bolt(self._launch(conf_dir, [], archive))
+        return self._wait_for_bolt(self._launch(conf_dir, self._class_archive()))
 
     def _class_archive(self) -> ClassArchive:
         jars = [*self.settings.lib_dir.glob("*.jar"), *self.plugins_dir.glob("*.jar")]
         return ClassArchive(self.settings.lib_dir.parent / "cds", jars, self.settings.state_dir / "run" / "class-archive")
 
-    def _launch(self, conf_dir: Path, options: Sequence[str], archive: ClassArchive) -> int:
+    def _launch(self, conf_dir: Path, archive: ClassArchive) -> int:
         s = self.settings
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = self._java_cmd(
@@ -387,7 +374,7 @@ class LocalNeo4j:
             f"--config-dir={conf_dir}",
             "--console-mode",
             heap=s.heap,
-            options=options,
+            options=archive.options(),
         )
         log.info("starting Neo4j %s on %s", s.version, s.bolt_uri)
         with self._log_file.open("ab") as out:
