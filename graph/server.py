@@ -362,8 +362,12 @@ class LocalNeo4j:
         return self._wait_for_bolt(self._launch(conf_dir, self._class_archive()))
 
     def _class_archive(self) -> ClassArchive:
-        jars = [*self.settings.lib_dir.glob("*.jar"), *self.plugins_dir.glob("*.jar")]
-        return ClassArchive(self.settings.lib_dir.parent / "cds", jars, self.settings.state_dir / "run" / "class-archive")
+        s = self.settings
+        plugins = list(self.plugins_dir.glob("*.jar"))
+        # An archive holds for one exact class path.  Plugins sit in each server's own state, so
+        # a server with plugins keeps its archive there too, and it goes when that state goes.
+        directory = s.state_dir / "run" / "cds" if plugins else s.lib_dir.parent / "cds"
+        return ClassArchive(directory, [*s.lib_dir.glob("*.jar"), *plugins], s.state_dir / "run" / "class-archive")
 
     def _launch(self, conf_dir: Path, archive: ClassArchive) -> int:
         s = self.settings
