@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         parser_job.add_argument("--seed", type=int, default=0)
         parser_job.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
         parser_job.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+        parser_job.add_argument(
+            "--mini-batches", action="store_true",
+            help="train the GraphSAGE encoder on sampled mini-batches even when the graph fits full-batch "
+            "(they are used anyway beyond a million nodes)",
+        )
         if job == "communities":
             parser_job.add_argument(
                 "--embedding", choices=COMMUNITY_EMBEDDINGS, default=None,
@@ -117,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev_comm.add_argument("--with-gds", action="store_true", help="also compare with OpenGDS Louvain and Leiden")
     ev_comm.add_argument("--embedding", choices=COMMUNITY_EMBEDDINGS, default=None, help="as for the communities job")
     ev_comm.add_argument("--epochs", type=int, help="training epochs of the sage embedding")
+    ev_comm.add_argument("--mini-batches", action="store_true", help="train the sage embedding on sampled mini-batches")
     ev_comm.add_argument("--seed", type=int, default=0)
     ev_fr = targets.add_parser("friends", help="hide 10%% of friendships; Recall@20 and Hits@20 against Adamic-Adar and common neighbours")
     ev_fr.add_argument("--dataset", choices=["lastfm", "synthetic"])
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev_fr.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
     ev_fr.add_argument("--seed", type=int, default=0)
     ev_fr.add_argument("--epochs", type=int)
+    ev_fr.add_argument("--mini-batches", action="store_true", help="train the encoder on sampled mini-batches")
     ev_rec = targets.add_parser("recommend", help="Recall@20 and NDCG@20 over all posts against popularity; LastFM cold start")
     ev_rec.add_argument("--dataset", choices=["gowalla", "lastfm"], help="gowalla: the official split; lastfm: cold start")
     ev_rec.add_argument("--path", type=Path, help="folder of the public dataset")
@@ -219,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jobs.gnn_cmd import run_job
 
             return run_job(
-                settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None)
+                settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None),
+                args.mini_batches,
             )
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command

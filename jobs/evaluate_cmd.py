@@ -102,7 +102,7 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
         0.
     """
     start = time.perf_counter()
-    encoder = encoder_for(args.target, getattr(args, "epochs", None))
+    encoder = encoder_for(args.target, getattr(args, "epochs", None), getattr(args, "mini_batches", False))
     with_gds = args.target == "communities" and args.with_gds
     with tempfile.TemporaryDirectory(prefix="sociograph-eval-") as workdir, throwaway_store(settings, with_gds) as store:
         synthetic = _load(store, settings, args, Path(workdir))

@@ -19,10 +19,13 @@ from jobs.runtime import torch_device
 from jobs.social import read_social_graph
 
 
-def encoder_for(job: str, epochs: int | None) -> EncoderConfig:
-    """Returns the encoder settings of ``job`` (``communities`` or ``friends``), with ``epochs`` when given."""
-    default = FriendsConfig().encoder if job == "friends" else EncoderConfig()
-    return default if epochs is None else dataclasses.replace(default, epochs=epochs)
+def encoder_for(job: str, epochs: int | None, mini_batches: bool = False) -> EncoderConfig:
+    """Returns the encoder settings of ``job`` (``communities`` or ``friends``), with ``epochs`` when
+    given, and training on mini-batches whatever the graph's size when ``mini_batches``."""
+    config = FriendsConfig().encoder if job == "friends" else EncoderConfig()
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
+    return dataclasses.replace(config, full_batch_max_nodes=0) if mini_batches else config
 
 
 def run_job(
@@ -33,17 +36,19 @@ def run_job(
     epochs: int | None = None,
     k: int = 20,
     embedding: str | None = None,
+    mini_batches: bool = False,
 ) -> int:
     """Runs the ``communities`` or ``friends`` job and prints its summary.
 
     Args:
         embedding: the communities job's :attr:`CommunityConfig.embedding` (default: its own).
+        mini_batches: train on sampled mini-batches even when the graph fits full-batch.
 
     Returns:
         0 when the run was published.
     """
     torch_dev = torch_device(device or settings.device)
-    encoder = encoder_for(job, epochs)
+    encoder = encoder_for(job, epochs, mini_batches)
     communities = CommunityConfig(**({"embedding": embedding} if embedding else {}))
     trains = job == "friends" or communities.embedding == "sage"
     start = time.perf_counter()

@@ -1,0 +1,94 @@
+"""Mini-batch training without Neo4j: the neighbour sampler, sampled layers against full-graph ones, link learning."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from graph.snapshot import IdMap
+from jobs.gnn_cmd import encoder_for
+from jobs.linkpred import EncoderConfig, SocialEncoder, train_encoder
+from jobs.runtime import seed_everything
+from jobs.sampling import NeighbourSampler
+from jobs.social import SocialGraph, undirected_pairs
+from jobs.sparse import mean_propagation
+
+
+def _graph(pairs: torch.Tensor, n: int, x: torch.Tensor | None = None, community: np.ndarray | None = None) -> SocialGraph:
+    has_x = torch.ones(n, dtype=torch.bool) if x is not None else torch.zeros(n, dtype=torch.bool)
+    return SocialGraph(
+        IdMap([f"u{i}" for i in range(n)]), IdMap([]), x, has_x, pairs, torch.zeros((2, 0), dtype=torch.long),
+        np.zeros(n, dtype=bool), community if community is not None else np.full(n, -1),
+    )
+
+
+def test_sampled_neighbours_are_the_nodes_neighbours_all_of_them_and_repeat_for_a_seed() -> None:
+    edges = torch.tensor([[0, 0, 0, 1, 2, 3], [1, 2, 3, 0, 0, 0]])
+    sampler = NeighbourSampler(edges, num_nodes=5)
+    nodes = torch.tensor([0, 1, 4])
+    drawn, has = sampler.sample(nodes, 300, torch.Generator().manual_seed(0))
+    assert drawn.shape == (3, 300)
+    assert set(drawn[0].tolist()) == {1, 2, 3}
+    assert set(drawn[1].tolist()) == {0}
+    assert has.tolist() == [True, True, False]
+    counts = torch.bincount(drawn[0], minlength=4)[1:].float()
+    assert counts.min() > 60, "each of three neighbours should come up about 100 times in 300 draws"
+    again, _ = sampler.sample(nodes, 300, torch.Generator().manual_seed(0))
+    assert torch.equal(drawn, again)
+
+
+def test_sampled_layers_equal_the_full_graph_layers_when_each_node_has_one_neighbour() -> None:
+    """With one neighbour, every draw is that neighbour, so the sampled estimate is exact."""
+    n = 9
+    pairs = undirected_pairs(np.array([0, 2, 4, 6]), np.array([1, 3, 5, 7]), n)
+    x = torch.randn(n, 5, generator=torch.Generator().manual_seed(2))
+    graph = _graph(pairs, n, x)
+    torch.manual_seed(0)
+    model = SocialEncoder(n, 5, hidden=8, dim=4)
+    full = model(mean_propagation(graph.message_edges(), n, torch.device("cpu")), x)
+    nodes = torch.tensor([8, 0, 3, 5])
+    sampled = model.embed_sampled(nodes, NeighbourSampler(graph.message_edges(), n), x, (3, 2), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(sampled, full[nodes])
+
+
+def _planted(n: int = 300, groups: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    community = np.repeat(np.arange(groups), n // groups)
+    p = np.where(community[:, None] == community[None, :], 0.1, 0.005)
+    src, dst = np.nonzero(np.triu(rng.random((n, n)) < p, 1))
+    pairs = undirected_pairs(src, dst, n)
+    order = torch.randperm(pairs.shape[1], generator=torch.Generator().manual_seed(seed))
+    held = pairs.shape[1] // 10
+    return pairs[:, order[held:]], pairs[:, order[:held]], community
+
+
+def _auc(z: torch.Tensor, held_out: torch.Tensor, n: int) -> float:
+    negatives = torch.randint(0, n, (2, 4000), generator=torch.Generator().manual_seed(9))
+    pos = (z[held_out[0]] * z[held_out[1]]).sum(-1)
+    neg = (z[negatives[0]] * z[negatives[1]]).sum(-1)
+    return float((pos[:, None] > neg[None, :]).float().mean())
+
+
+def test_mini_batch_training_predicts_held_out_links_about_as_well_as_full_batch_and_repeats() -> None:
+    train, held_out, community = _planted()
+    graph = _graph(train, len(community), community=community)
+    full_config = EncoderConfig(epochs=60)
+    mini_config = dataclasses.replace(full_config, full_batch_max_nodes=0, batch_pairs=256)
+    assert mini_config.mini_batches(graph.num_nodes) and not full_config.mini_batches(graph.num_nodes)
+
+    def trained(config: EncoderConfig) -> torch.Tensor:
+        return train_encoder(graph, train, config, seed_everything(0), torch.device("cpu"))[1]
+
+    full, mini = trained(full_config), trained(mini_config)
+    full_auc, mini_auc = _auc(full, held_out, graph.num_nodes), _auc(mini, held_out, graph.num_nodes)
+    assert mini_auc >= 0.7, f"mini-batch AUC {mini_auc:.3f}"
+    assert mini_auc >= full_auc - 0.08, f"mini-batch AUC {mini_auc:.3f} against full-batch {full_auc:.3f}"
+    torch.testing.assert_close(trained(mini_config), mini)
+
+
+def test_the_cli_flag_forces_mini_batches_and_keeps_the_jobs_epochs() -> None:
+    forced = encoder_for("friends", None, mini_batches=True)
+    assert forced.mini_batches(10) and forced.epochs == encoder_for("friends", None).epochs
+    assert not encoder_for("communities", 5).mini_batches(10)
