@@ -50,8 +50,8 @@ class EncoderConfig:
     def mini_batches(self, num_nodes: int) -> bool:
         """Returns whether a graph of ``num_nodes`` trains on mini-batches (beyond ``full_batch_max_nodes``).
 
-        Full-batch training took about 12.5 KB per node (``bench/RESULTS.md``), so a million
-        nodes stay well inside 24 GiB; ``full_batch_max_nodes=0`` forces mini-batches.
+        Full-batch training took about 21 KB per node (``bench/RESULTS.md``, ``bench.scale``), so
+        a million nodes fit in 24 GiB; ``full_batch_max_nodes=0`` forces mini-batches.
         """
         return num_nodes > self.full_batch_max_nodes
 
@@ -150,6 +150,16 @@ def _link_loss(z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.T
     )
 
 
+def _step(optimizers: list[torch.optim.Optimizer], loss: torch.Tensor) -> float:
+    """Takes one optimisation step on ``loss`` with every optimizer; returns the loss's value."""
+    for optimizer in optimizers:
+        optimizer.zero_grad()
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+    return loss.item()
+
+
 def _mini_batch_epoch(
     model: SocialEncoder, optimizers: list[torch.optim.Optimizer], sampler: NeighbourSampler, x: torch.Tensor | None,
     pos: torch.Tensor, hard: torch.Tensor | None, num_users: int, config: EncoderConfig, generator: torch.Generator,
@@ -175,13 +185,7 @@ def _mini_batch_epoch(
         nodes, local = torch.unique(torch.cat([batch_pos, neg], dim=1), return_inverse=True)
         z = model.embed_sampled(nodes, sampler, x, config.fanouts, generator)
         local = local.to(device)
-        loss = _link_loss(z, local[:, : batch_pos.shape[1]], local[:, batch_pos.shape[1] :])
-        for optimizer in optimizers:
-            optimizer.zero_grad()
-        loss.backward()
-        for optimizer in optimizers:
-            optimizer.step()
-        total += loss.item()
+        total += _step(optimizers, _link_loss(z, local[:, : batch_pos.shape[1]], local[:, batch_pos.shape[1] :]))
     return total / max(len(batches), 1)
 
 
@@ -212,12 +216,12 @@ def train_encoder(
         log.info("%d nodes: training on mini-batches of %d pairs, fan-outs %s", graph.num_nodes, config.batch_pairs, config.fanouts)
         # SparseAdam updates only the node vectors a batch used; it has no weight decay.
         dense = [p for name, p in model.named_parameters() if name != "node.weight"]
-        optimizers = [
+        optimizers: list[torch.optim.Optimizer] = [
             torch.optim.SparseAdam([model.node.weight], lr=config.lr),
             torch.optim.Adam(dense, lr=config.lr, weight_decay=config.weight_decay),
         ]
     else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizers = [torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)]
     m = friendships.shape[1]
     hard = None
     if hard_negatives is not None and hard_negatives.numel():
@@ -236,11 +240,7 @@ def train_encoder(
             neg = _negatives(pos, graph.num_users, config.negatives, generator)
             if hard is not None:
                 neg = torch.cat([neg, hard], dim=1)
-            loss = _link_loss(z, pos, neg)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss_value = loss.item()
+            loss_value = _step(optimizers, _link_loss(z, pos, neg))
         if on_epoch is not None:
             on_epoch(epoch, loss_value)
     model.eval()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from jobs.sparse import row_pointers
+
 
 class NeighbourSampler:
     """Draws neighbours of nodes from the graph of a ``[2, E]`` edge index (``src → dst``).
@@ -24,8 +26,7 @@ class NeighbourSampler:
         src, dst = edge_index
         order = torch.argsort(src, stable=True)
         self.col = dst[order]
-        self.rowptr = torch.zeros(num_nodes + 1, dtype=torch.int64)
-        self.rowptr[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
+        self.rowptr = row_pointers(src[order], num_nodes)
 
     def sample(self, nodes: torch.Tensor, fanout: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Draws ``fanout`` neighbours of each of ``nodes`` (``[B]``), uniformly with replacement.

@@ -46,6 +46,13 @@ class Propagation:
         return SparseMatmul.apply(self.adj, self.adj_t, x)
 
 
+def row_pointers(src: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Returns the CSR row pointers ``[N + 1]`` of edges whose sorted source rows are ``src`` (``[E]``)."""
+    pointers = torch.zeros(num_nodes + 1, dtype=torch.int64)
+    pointers[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
+    return pointers
+
+
 def mean_propagation(edge_index: torch.Tensor, num_nodes: int, device: torch.device) -> Propagation:
     """Returns the :class:`Propagation` of a symmetric, duplicate-free ``[2, E]`` edge index.
 
@@ -56,8 +63,7 @@ def mean_propagation(edge_index: torch.Tensor, num_nodes: int, device: torch.dev
     order = torch.argsort(src * num_nodes + dst)
     src, dst = src[order], dst[order]
     degree = torch.bincount(src, minlength=num_nodes).clamp(min=1).float()
-    crow = torch.zeros(num_nodes + 1, dtype=torch.int64)
-    crow[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
+    crow = row_pointers(src, num_nodes)
     with warnings.catch_warnings():
         # torch warns on every CSR construction that sparse CSR is beta and invariants go unchecked.
         warnings.simplefilter("ignore", UserWarning)
