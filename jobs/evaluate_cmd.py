@@ -95,6 +95,17 @@ def _truth(graph: SocialGraph, args: argparse.Namespace, synthetic: pd.DataFrame
     return graph.community
 
 
+def reproducing_command(args: argparse.Namespace) -> str:
+    """Returns the ``python -m jobs evaluate …`` command line that repeats the evaluation of ``args``."""
+    options = [
+        f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items())
+        if k in {"dataset", "path", "edges", "labels", "seed", "epochs", "embedding"} and v is not None
+        or k == "users" and args.dataset == "synthetic"
+    ]
+    flags = [f"--{k.replace('_', '-')}" for k in ("with_gds", "mini_batches") if getattr(args, k, False)]
+    return f"python -m jobs evaluate {args.target} " + " ".join(options + flags)
+
+
 def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     """Runs ``evaluate communities`` or ``evaluate friends`` and prints the JSON result last.
 
@@ -117,10 +128,6 @@ def run_evaluate(settings: Settings, args: argparse.Namespace) -> int:
         else:
             result = evaluate_friends(graph, args.seed, FriendsConfig(encoder=encoder))
     result["seconds"] = round(time.perf_counter() - start, 1)
-    result["command"] = f"python -m jobs evaluate {args.target} " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items())
-        if k in {"dataset", "path", "edges", "labels", "seed", "epochs", "embedding"} and v is not None
-        or k == "users" and args.dataset == "synthetic"
-    )
+    result["command"] = reproducing_command(args)
     print(json.dumps(result, sort_keys=True, default=float))
     return 0

@@ -74,3 +74,13 @@ def test_evaluate_recommend_splits_an_interaction_list(tmp_path: Path, capsys: p
     assert {"recall@20", "ndcg@20"} <= set(model)
     best_baseline = max(b["recall@20"] for b in result["baselines"].values())
     assert model["recall@20"] > best_baseline, result
+
+
+def test_the_reported_command_repeats_the_evaluation_flags_included() -> None:
+    from jobs.cli import build_parser
+    from jobs.evaluate_cmd import reproducing_command
+
+    argv = ["evaluate", "friends", "--dataset", "lastfm", "--path", "data", "--epochs", "100", "--mini-batches"]
+    command = reproducing_command(build_parser().parse_args(argv))
+    assert command == "python -m jobs evaluate friends --dataset lastfm --epochs 100 --path data --seed 0 --mini-batches"
+    assert build_parser().parse_args(command.split()[3:]) == build_parser().parse_args(argv)
