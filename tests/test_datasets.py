@@ -107,7 +107,7 @@ def test_plans_put_nodes_first_with_distinct_checkpoints(datasets: Path, name: s
 
 def test_gowalla_rows_keep_lines_and_refuse_bad_tokens(tmp_path: Path) -> None:
     path = tmp_path / "train.txt"
-    path.write_text("0 5 6\nx 7\n1 8 y 9\n\n2\n3 10\n", encoding="utf-8")
+    path.write_text("0 5 6\nx 7\n1 8 y 9\n\n2\n3 10\n4 11 \u0663\n", encoding="utf-8")
     (step,) = gowalla_steps(tmp_path)
     assert step.create_src and step.create_dst
     rows = list(step.rows())
@@ -119,8 +119,9 @@ def test_gowalla_rows_keep_lines_and_refuse_bad_tokens(tmp_path: Path) -> None:
         (3, "gowalla:1", "gowalla:8"),
         (3, "gowalla:1", "gowalla:9"),
         (6, "gowalla:3", "gowalla:10"),
+        (7, "gowalla:4", "gowalla:11"),
     ]
-    assert bad == [(str(path), 2, "src"), (str(path), 3, "dst")]
+    assert bad == [(str(path), 2, "src"), (str(path), 3, "dst"), (str(path), 7, "dst")]
     assert all(r.fields["kind"] == "check-in" and float(r.fields["weight"]) == 1.0 for r in rows if isinstance(r, RawRow))
 
 

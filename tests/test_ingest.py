@@ -253,3 +253,25 @@ def test_bulk_import_builds_the_same_graph_as_the_transactional_load(
     assert summary.rejected == 1
     with pytest.raises(BulkImportError, match="empty database"):
         bulk_load(server, is_empty, canonical_dir_steps(good_dir), RejectLog(None), tmp_path / "admin2")
+
+
+@pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the bulk path runs on the project-managed server")
+def test_bulk_merges_two_inputs_of_one_kind_as_the_transactional_load_does(
+    store: GraphStore, settings, tmp_path: Path
+) -> None:
+    from graph.ingest.bulk import bulk_load
+    from graph.schema import ensure_schema
+    from graph.server import LocalNeo4j
+
+    first = write(tmp_path / "first.txt", "u1 p1 1\nu1 p2 2\n")
+    second = write(tmp_path / "second.txt", "u1 p1 5\nu2 p1 1\n")
+    steps = lambda: interactions_steps(first) + interactions_steps(second)  # noqa: E731
+    run_steps(Loader(store, RejectLog(None)), steps())
+    transactional = dump(store)
+    store.wipe()
+    bulk_load(LocalNeo4j(settings.server), lambda: True, steps(), RejectLog(None), tmp_path / "admin")
+    ensure_schema(store)
+    assert dump(store) == transactional
+    assert store.relationship_count("INTERACTED") == 3
+    weight = store.read("MATCH (:User {id: 'u1'})-[r:INTERACTED]->(:Post {id: 'p1'}) RETURN r.weight AS w")
+    assert weight == [{"w": 5.0}]

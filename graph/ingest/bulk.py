@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import csv
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from graph.ingest.kinds import FieldType, NodeKind, RelKind
 from graph.ingest.loader import KindSummary, LoadSummary, RejectLog
+from graph.ingest.memory import cycle_collection_paused
 from graph.ingest.rows import Reject
 from graph.ingest.steps import Step
-from graph.ingest.validate import RelRecord, Validator, valid_records
+from graph.ingest.validate import Checked, Validator
 from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.server import LocalNeo4j
+from graph.store import batched
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,52 @@ class BulkImportError(RuntimeError):
     """Raised when the bulk path cannot be used (non-empty database, import failure)."""
 
 
+CHUNK_ROWS = 100_000
+"""Rows validated at a time: large enough that the per-column work dominates, small enough to stream."""
+
+
 @dataclass
 class _RelTable:
+    """One relationship kind's rows as columns, each ``(src, dst, merge)`` once.
+
+    A second input of the same kind merges into the rows already there (a present value
+    replaces the stored one, as the transactional ``MERGE … SET`` does).
+    """
+
     kind: RelKind
-    rows: dict[tuple[str, str, Any], dict[str, Any]] = field(default_factory=dict)
+    src: list[str] = field(default_factory=list)
+    dst: list[str] = field(default_factory=list)
+    merge: list[Any] = field(default_factory=list)
+    props: dict[str, list[Any]] = field(default_factory=dict)
+    inputs: int = 0
+    _index: dict[tuple[str, str, Any], int] | None = None
+
+    def extend(self, src: list[str], dst: list[str], merge: list[Any], props: dict[str, list[Any]]) -> None:
+        """Appends validated rows of the current input."""
+        if self.inputs == 1:
+            self._append(src, dst, merge, props)
+            return
+        if self._index is None:
+            self._index = {key: i for i, key in enumerate(zip(self.src, self.dst, self.merge))}
+        for j, key in enumerate(zip(src, dst, merge)):
+            at = self._index.get(key)
+            if at is None:
+                self._index[key] = len(self.src)
+                self._append([key[0]], [key[1]], [key[2]], {name: [column[j]] for name, column in props.items()})
+                continue
+            for name, column in props.items():
+                if column[j] is not None:
+                    self.props[name][at] = column[j]
+
+    def _append(self, src: list[str], dst: list[str], merge: list[Any], props: dict[str, list[Any]]) -> None:
+        self.src += src
+        self.dst += dst
+        self.merge += merge
+        for name, column in props.items():
+            self.props.setdefault(name, []).extend(column)
+
+    def __len__(self) -> int:
+        return len(self.src)
 
 
 @dataclass
@@ -70,6 +115,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _cells(column: list[Any], field_type: FieldType) -> list[Any]:
+    """Returns ``column`` as CSV cells: booleans and date-times spelled as neo4j-admin reads them."""
+    if field_type in (FieldType.BOOL, FieldType.DATETIME):
+        return [None if v is None else _cell(v) for v in column]
+    return column
+
+
 def _header(name: str, kind_fields: Iterable[Any]) -> str:
     for f in kind_fields:
         if f.name == name and f.type in ADMIN_TYPES:
@@ -85,10 +137,14 @@ class AdminExport:
         self.summary = LoadSummary()
         self.nodes: dict[str, dict[str, dict[str, Any]]] = {}
         self.node_fields: dict[str, dict[str, Any]] = {}
-        self.rels: list[_RelTable] = []
+        self.rels: dict[str, _RelTable] = {}
 
     def add(self, step: Step) -> None:
         """Validates one step's rows into the tables."""
+        with cycle_collection_paused():
+            self._add(step)
+
+    def _add(self, step: Step) -> None:
         summary = KindSummary(step.kind.name, step.source)
         self.summary.kinds.append(summary)
         validator = Validator(step.kind)
@@ -96,49 +152,67 @@ class AdminExport:
             label = check_label(step.kind.label)
             table = self.nodes.setdefault(label, {})
             self.node_fields.setdefault(label, {}).update({f.name: f for f in step.kind.fields})
-            for rec in valid_records(step.rows(), validator, lambda r: self._reject(summary, r)):
-                table.setdefault(rec.key, {}).update(rec.props)
-                summary.loaded += 1
+            for chunk in batched(step.rows(), CHUNK_ROWS):
+                checked, rejects = validator.check(chunk)
+                for reject in rejects:
+                    self._reject(summary, reject)
+                names = list(checked.props)
+                for key, values in zip(checked.keys, zip(*checked.props.values()) if names else repeat(())):
+                    table.setdefault(key, {}).update((n, v) for n, v in zip(names, values) if v is not None)
+                summary.loaded += len(checked.keys)
         else:
             kind = step.kind
             create_dst = kind.create_dst if step.create_dst is None else step.create_dst
             src_nodes = self.nodes.setdefault(check_label(kind.src_label), {})
             dst_nodes = self.nodes.setdefault(check_label(kind.dst_label), {})
-            table = _RelTable(kind)
-            self.rels.append(table)
-            for rec in valid_records(step.rows(), validator, lambda r: self._reject(summary, r)):
-                missing = self._endpoint_missing(rec, kind, src_nodes, dst_nodes, step.create_src, create_dst)
-                if missing:
-                    self._reject(summary, Reject(rec.source, rec.line, missing[0], missing[1]))
-                    continue
-                table.rows.setdefault((rec.src, rec.dst, rec.merge), {}).update(rec.props)
-                summary.loaded += 1
+            table = self.rels.setdefault(kind.name, _RelTable(kind))
+            table.inputs += 1
+            for chunk in batched(step.rows(), CHUNK_ROWS):
+                checked, rejects = validator.check(chunk)
+                unknown = self._unknown_endpoints(checked, kind, src_nodes, dst_nodes, step.create_src, create_dst)
+                for reject in sorted(rejects + list(unknown.values()), key=lambda r: r.line):
+                    self._reject(summary, reject)
+                if unknown:
+                    checked = checked.take([j for j in range(len(checked.keys)) if j not in unknown])
+                table.extend(checked.keys, checked.dsts, checked.merges, checked.props)
+                summary.loaded += len(checked.keys)
         summary.duplicates = validator.duplicates
 
     @staticmethod
-    def _endpoint_missing(
-        rec: RelRecord, kind: RelKind, src_nodes: dict, dst_nodes: dict, create_src: bool, create_dst: bool
-    ) -> tuple[str, str] | None:
-        if rec.src not in src_nodes:
-            if not create_src:
-                return "src", f"edge to unknown node: no {kind.src_label} {rec.src!r}"
-            src_nodes[rec.src] = {}
-        if rec.dst not in dst_nodes:
-            if not create_dst:
-                return "dst", f"edge to unknown node: no {kind.dst_label} {rec.dst!r}"
-            dst_nodes[rec.dst] = {}
-        return None
+    def _unknown_endpoints(
+        checked: Checked, kind: RelKind, src_nodes: dict, dst_nodes: dict, create_src: bool, create_dst: bool
+    ) -> dict[int, Reject]:
+        """Returns a reject by row index for each row whose endpoint is unknown; creates missing endpoints where allowed."""
+        unknown = {}
+        for j, (src, dst) in enumerate(zip(checked.keys, checked.dsts)):
+            if src not in src_nodes:
+                if not create_src:
+                    reason = f"edge to unknown node: no {kind.src_label} {src!r}"
+                    unknown[j] = Reject(checked.sources[j], checked.lines[j], "src", reason)
+                    continue
+                src_nodes[src] = {}
+            if dst not in dst_nodes:
+                if not create_dst:
+                    reason = f"edge to unknown node: no {kind.dst_label} {dst!r}"
+                    unknown[j] = Reject(checked.sources[j], checked.lines[j], "dst", reason)
+                    continue
+                dst_nodes[dst] = {}
+        return unknown
 
     def _reject(self, summary: KindSummary, reject: Reject) -> None:
         summary.rejected += 1
         self.rejects.add(reject)
 
     def write(self, out_dir: Path) -> AdminFiles:
-        """Writes one CSV per label and per relationship input.
+        """Writes one CSV per label and per relationship kind.
 
         Returns:
             The files and the number of relationships they hold.
         """
+        with cycle_collection_paused():
+            return self._write(out_dir)
+
+    def _write(self, out_dir: Path) -> AdminFiles:
         out_dir.mkdir(parents=True, exist_ok=True)
         node_files = []
         for label, table in self.nodes.items():
@@ -156,21 +230,23 @@ class AdminExport:
             node_files.append((label, path))
         rel_files = []
         total = 0
-        for i, table in enumerate(self.rels):
+        for i, table in enumerate(self.rels.values()):
             kind = table.kind
             rel_type = check_relationship_type(kind.rel_type)
-            props = sorted({p for values in table.rows.values() for p in values})
+            types = {f.name: f.type for f in kind.fields}
+            props = sorted(name for name, column in table.props.items() if any(v is not None for v in column))
             merge = [kind.merge_on] if kind.merge_on else []
+            columns = [table.src, table.dst, *([table.merge] if merge else [])]
+            columns += [_cells(table.props[name], types[name]) for name in props]
             path = out_dir / f"rels-{i:02d}-{kind.name}.csv"
             with path.open("w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(
                     [f":START_ID({kind.src_label})", f":END_ID({kind.dst_label})", *merge, *(_header(p, kind.fields) for p in props)]
                 )
-                for (src, dst, merge_value), values in table.rows.items():
-                    writer.writerow([src, dst, *([merge_value] if merge else []), *(_cell(values.get(p)) for p in props)])
+                writer.writerows(zip(*columns))
             rel_files.append((rel_type, path))
-            total += len(table.rows)
+            total += len(table)
         return AdminFiles(node_files, rel_files, total)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from typing import Any, TextIO
 import neo4j
 
 from graph.ingest.kinds import NodeKind, RelKind
+from graph.ingest.memory import cycle_collection_paused
 from graph.ingest.rows import RawRow, Reject
-from graph.ingest.validate import NodeRecord, RelRecord, Validator, valid_records
+from graph.ingest.validate import Checked, Validator
 from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.store import GraphStore, batched
 
@@ -171,6 +173,22 @@ def relationship_statements(kind: RelKind, create_src: bool = False, create_dst:
     )
 
 
+def _from_position(checked: Checked, start: int) -> Checked:
+    """Returns the rows of ``checked`` that stand at ``start`` or later in their chunk."""
+    return checked.take(list(range(bisect_left(checked.positions, start), len(checked.positions))))
+
+
+def _payload(kind: NodeKind | RelKind, checked: Checked) -> list[dict[str, Any]]:
+    """Returns the ``$rows`` parameter of one batch: ``{key, props}`` per node, ``{i, src, dst, merge, props}`` per relationship."""
+    props = checked.prop_maps()
+    if isinstance(kind, NodeKind):
+        return [{"key": key, "props": p} for key, p in zip(checked.keys, props)]
+    return [
+        {"i": i, "src": src, "dst": dst, "merge": merge, "props": p}
+        for i, (src, dst, merge, p) in enumerate(zip(checked.keys, checked.dsts, checked.merges, props))
+    ]
+
+
 _CHECKPOINT_READ = "MATCH (c:IngestCheckpoint {key: $key}) RETURN c['rows'] AS rows"
 _CHECKPOINT_SET = "MERGE (c:IngestCheckpoint {key: $key}) SET c.rows = $rows"
 _CHECKPOINT_DONE = "MATCH (c:IngestCheckpoint {key: $key}) DELETE c"
@@ -236,32 +254,37 @@ class Loader:
             if skip:
                 log.info("resuming %s after %d rows already committed", source, skip)
 
-        def settle(pending: Future, fresh: list, consumed: int) -> None:
+        def settle(pending: Future, fresh: Checked, consumed: int) -> None:
             missing = pending.result()
             for row in missing:
-                rec = fresh[row["i"]]
+                i = row["i"]
                 side, endpoint, label = (
-                    ("src", rec.src, kind.src_label) if row["missing_src"] else ("dst", rec.dst, kind.dst_label)
+                    ("src", fresh.keys[i], kind.src_label) if row["missing_src"] else ("dst", fresh.dsts[i], kind.dst_label)
                 )
-                self._reject(summary, Reject(rec.source, rec.line, side, f"edge to unknown node: no {label} {endpoint!r}"))
-            summary.loaded += len(fresh) - len(missing)
+                self._reject(
+                    summary, Reject(fresh.sources[i], fresh.lines[i], side, f"edge to unknown node: no {label} {endpoint!r}")
+                )
+            summary.loaded += len(fresh.keys) - len(missing)
             self.on_progress(consumed)
 
         done = 0
-        in_flight: tuple[Future, list, int] | None = None
+        in_flight: tuple[Future, Checked, int] | None = None
         # One writer thread: the next batch is validated while the server writes this one,
-        # and batches still commit in order, so checkpoints stay exact.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-            for batch in batched(valid_records(rows, validator, lambda r: self._reject(summary, r)), self.batch_size):
+        # and batches still commit in order, so checkpoints stay exact.  Checkpoints count
+        # input rows (rejects included), so a resumed load skips exactly what was read.
+        with cycle_collection_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            for batch in batched(rows, self.batch_size):
+                checked, rejects = validator.check(batch)
+                for reject in rejects:
+                    self._reject(summary, reject)
                 consumed = len(batch)
                 if done + consumed <= skip:
                     done += consumed
                     self.on_progress(consumed)
                     continue
-                fresh = batch[max(0, skip - done) :]
-                payload = [self._param(i, rec) for i, rec in enumerate(fresh)]
+                fresh = _from_position(checked, skip - done) if skip > done else checked
                 done += consumed
-                future = writer.submit(self._write_batch, statements, payload, checkpoint, done)
+                future = writer.submit(self._write_batch, statements, _payload(kind, fresh), checkpoint, done)
                 if in_flight is not None:
                     settle(*in_flight)
                 in_flight = (future, fresh, consumed)
@@ -275,12 +298,6 @@ class Loader:
     def _reject(self, summary: KindSummary, reject: Reject) -> None:
         summary.rejected += 1
         self.rejects.add(reject)
-
-    @staticmethod
-    def _param(i: int, rec: NodeRecord | RelRecord) -> dict[str, Any]:
-        if isinstance(rec, NodeRecord):
-            return {"key": rec.key, "props": rec.props}
-        return {"i": i, "src": rec.src, "dst": rec.dst, "merge": rec.merge, "props": rec.props}
 
     def _write_batch(
         self, statements: BatchStatements, rows: list[dict[str, Any]], checkpoint: str | None, done: int

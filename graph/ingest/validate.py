@@ -1,11 +1,18 @@
-"""Validation of raw rows against their kind: types, ids, weights, text, duplicates, self-loops."""
+"""Validation of raw rows against their kind: types, ids, weights, text, duplicates, self-loops.
+
+Rows are checked a chunk at a time, one column after another: a clean column is converted
+in one pass, and only a column holding an absent or bad value is parsed value by value.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from graph.ingest.kinds import MAX_TEXT_CHARS, Field, FieldType, NodeKind, RelKind
 from graph.ingest.rows import RawRow, Reject
@@ -106,40 +113,111 @@ def parser_for(field: Field) -> Parser:
     return parse
 
 
-def parse_value(field: Field, raw: str | None) -> Any:
-    """Returns the typed value of ``raw`` for ``field``, or ``None`` when absent.
+class Checked(NamedTuple):
+    """The valid rows of one chunk, column by column (row ``j`` of every column is one record).
 
-    Raises:
-        FieldError: with the reason when the value is missing, unparsable or out of range.
+    Attributes:
+        positions: where each row stands in the chunk (rejects included), for resuming mid-chunk.
+        sources / lines: where each row came from.
+        keys: the node key, or the relationship's source key.
+        dsts: the relationship's target key (empty for nodes).
+        merges: the value that tells parallel relationships apart (empty for nodes).
+        props: one column per property, ``None`` where the row has no value (the merge
+            property of a relationship is in ``merges`` instead).
     """
-    return parser_for(field)(raw)
+
+    positions: list[int]
+    sources: list[str]
+    lines: list[int]
+    keys: list[str]
+    dsts: list[str]
+    merges: list[Any]
+    props: dict[str, list[Any]]
+
+    def take(self, indices: list[int]) -> Checked:
+        """Returns the rows at ``indices`` (ascending), in a new :class:`Checked`."""
+        return Checked(
+            [self.positions[j] for j in indices],
+            [self.sources[j] for j in indices],
+            [self.lines[j] for j in indices],
+            [self.keys[j] for j in indices],
+            [self.dsts[j] for j in indices] if self.dsts else [],
+            [self.merges[j] for j in indices] if self.merges else [],
+            {name: [column[j] for j in indices] for name, column in self.props.items()},
+        )
+
+    def prop_maps(self) -> list[dict[str, Any]]:
+        """Returns one ``{property: value}`` map per row (absent values as ``None``)."""
+        names = list(self.props)
+        if not names:
+            return [{} for _ in self.keys]
+        return [dict(zip(names, values)) for values in zip(*self.props.values())]
 
 
-class NodeRecord(NamedTuple):
-    """A valid node row: its origin, key and properties (absent values left out)."""
+def _fast_column(field_type: FieldType, values: list[str | None]) -> list[Any] | None:
+    """Returns the parsed column when every value is present and valid, else ``None``.
 
-    source: str
-    line: int
-    key: str
-    props: dict[str, Any]
+    Converts the whole column in one comprehension; the first absent, blank or bad
+    value sends the column to the exact per-value parser instead.
+    """
+    try:
+        if field_type is FieldType.ID:
+            stripped = list(map(str.strip, values))  # type: ignore[arg-type]
+            return stripped if all(stripped) else None
+        if field_type is FieldType.STRING:
+            blank = None in values or "" in values or any(map(str.isspace, values))  # type: ignore[arg-type]
+            return None if blank else values
+        if field_type is FieldType.INT:
+            return list(map(int, values))  # type: ignore[arg-type]
+        if field_type is FieldType.WEIGHT:
+            parsed = list(map(float, values))  # type: ignore[arg-type]
+            array = np.fromiter(parsed, dtype=np.float64, count=len(parsed))
+            return parsed if np.isfinite(array).all() and (array >= 0).all() else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return None
 
 
-class RelRecord(NamedTuple):
-    """A valid relationship row: its origin, endpoints, distinguishing value and properties."""
+def _column(fields: list[dict[str, str | None]], name: str) -> list[str | None]:
+    """Returns the raw values of ``name`` in each row's fields, ``None`` where a row lacks it."""
+    try:
+        return list(map(itemgetter(name), fields))
+    except KeyError:
+        return [f.get(name) for f in fields]
 
-    source: str
-    line: int
-    src: str
-    dst: str
-    merge: Any
-    props: dict[str, Any]
+
+def parse_column(field: Field, values: list[str | None]) -> tuple[list[Any], dict[int, str]]:
+    """Parses one column of raw values.
+
+    Returns:
+        ``(parsed, errors)``: the typed values (``None`` where absent or bad) and the
+        reason for each bad value by its index.
+    """
+    if not any(values) and not field.required:
+        return [None] * len(values), {}
+    fast = _fast_column(field.type, values)
+    if fast is not None:
+        return fast, {}
+    parse = parser_for(field)
+    parsed: list[Any] = []
+    errors: dict[int, str] = {}
+    for i, raw in enumerate(values):
+        try:
+            parsed.append(parse(raw))
+        except FieldError as exc:
+            parsed.append(None)
+            errors[i] = str(exc)
+    return parsed, errors
 
 
 class Validator:
-    """Checks the rows of one kind from one input, remembering ids to catch conflicting duplicates.
+    """Checks the rows of one kind from one input a chunk at a time, column by column.
 
-    Exact repeats of a row are dropped (counted in :attr:`duplicates`); a repeat
-    that disagrees on any attribute is rejected naming that attribute.
+    Remembers the ids it has seen across chunks to catch duplicates: an exact
+    repeat of a row is dropped (counted in :attr:`duplicates`); a repeat that
+    disagrees on any attribute is rejected naming that attribute.  A row is
+    checked field by field in the kind's order, and the first bad field names
+    the reject.
     """
 
     def __init__(self, kind: NodeKind | RelKind, default_merge: str = "interaction") -> None:
@@ -148,76 +226,73 @@ class Validator:
         self.duplicates = 0
         self._seen: dict[Any, tuple[int, tuple[int, ...]]] = {}
         self._is_node = isinstance(kind, NodeKind)
-        self._prop_fields = [f for f in kind.fields if not (self._is_node and f.name == kind.key)]
-        self._prop_parsers = [(f.name, parser_for(f)) for f in self._prop_fields]
-        self._prop_names = [f.name for f in self._prop_fields]
         self._key = kind.key if self._is_node else "src"
-        self._parse_key = parser_for(Field(self._key, FieldType.ID, True))
-        self._parse_dst = parser_for(Field("dst", FieldType.ID, True))
+        self._id_fields = [Field(self._key, FieldType.ID, True)] + ([] if self._is_node else [Field("dst", FieldType.ID, True)])
+        self._prop_fields = [f for f in kind.fields if not (self._is_node and f.name == kind.key)]
         self._merge_on = None if self._is_node else kind.merge_on
         self._no_self_loops = not self._is_node and kind.src_label == kind.dst_label and not kind.self_loops
 
-    def check(self, row: RawRow) -> NodeRecord | RelRecord | Reject | None:
-        """Returns the typed record, a reject naming the field, or None for an exact duplicate."""
-        fields = row.fields
-        try:
-            src = self._parse_key(fields.get(self._key))
-            if not self._is_node:
-                dst = self._parse_dst(fields.get("dst"))
-        except FieldError as exc:
-            field = self._key if self._is_node or not (fields.get("src") or "").strip() else "dst"
-            return Reject(row.source, row.line, field, str(exc))
-        props: dict[str, Any] = {}
-        for name, parse in self._prop_parsers:
-            try:
-                value = parse(fields.get(name))
-            except FieldError as exc:
-                return Reject(row.source, row.line, name, str(exc))
-            if value is not None:
-                props[name] = value
-        if self._is_node:
-            ident: Any = src
-        else:
-            if self._no_self_loops and src == dst:
-                return Reject(row.source, row.line, "dst", f"self-loop not allowed for {self.kind.rel_type}")
-            merge = props.pop(self._merge_on, self.default_merge) if self._merge_on else None
-            ident = (src, dst, merge)
-        seen = self._remember(ident, row.line, props)
-        if seen == "repeat":
-            self.duplicates += 1
-            return None
-        if seen != "new":
-            field_name, first_line = seen
-            return Reject(row.source, row.line, field_name, f"duplicate of line {first_line} with a different value")
-        if self._is_node:
-            return NodeRecord(row.source, row.line, src, props)
-        return RelRecord(row.source, row.line, src, dst, merge, props)
+    def check(self, chunk: Sequence[RawRow | Reject]) -> tuple[Checked, list[Reject]]:
+        """Checks one chunk of rows (rejects from the reader pass through).
 
-    def _remember(self, ident: Any, line: int, props: dict[str, Any]) -> str | tuple[str, int]:
-        """Returns ``"new"``, ``"repeat"`` (same values) or ``(field, first_line)`` of the first disagreeing field."""
+        Returns:
+            The valid rows, and every reject of the chunk in input order.
+        """
+        at = [i for i, row in enumerate(chunk) if row.__class__ is RawRow]
+        rows: Sequence[RawRow] = chunk if len(at) == len(chunk) else [chunk[i] for i in at]  # type: ignore[assignment]
+        ordered: list[tuple[int, Reject]] = [(i, row) for i, row in enumerate(chunk) if row.__class__ is not RawRow]  # type: ignore[misc]
+        sources = [row.source for row in rows]
+        lines = [row.line for row in rows]
+        fields = [row.fields for row in rows]
+        bad: dict[int, tuple[str, str]] = {}
+        columns: dict[str, list[Any]] = {}
+        for field in (*self._id_fields, *self._prop_fields):
+            columns[field.name], errors = parse_column(field, _column(fields, field.name))
+            for j, reason in errors.items():
+                bad.setdefault(j, (field.name, reason))
+        keys = columns.pop(self._key)
+        dsts = [] if self._is_node else columns.pop("dst")
+        if self._no_self_loops:
+            for j, (src, dst) in enumerate(zip(keys, dsts)):
+                if src == dst and j not in bad:
+                    bad[j] = ("dst", f"self-loop not allowed for {self.kind.rel_type}")
+        merges: list[Any] = []
+        if self._merge_on:
+            merges = [self.default_merge if m is None else m for m in columns.pop(self._merge_on)]
+        elif not self._is_node:
+            merges = [None] * len(keys)
+        idents: list[Any] = keys if self._is_node else list(zip(keys, dsts, merges))
+        signatures: list[tuple[int, ...]] = list(zip(*(map(hash, c) for c in columns.values()))) if columns else [()] * len(keys)
+        seen = self._seen
+        if not bad and len(set(idents)) == len(idents) and seen.keys().isdisjoint(idents):
+            # The common case: every row is valid and new, so remember them all at C speed.
+            seen.update(zip(idents, zip(lines, signatures)))
+            keep = list(range(len(rows)))
+        else:
+            keep = self._remember(idents, signatures, lines, list(columns), bad)
+        ordered += [(at[j], Reject(sources[j], lines[j], name, reason)) for j, (name, reason) in bad.items()]
+        ordered.sort(key=lambda pair: pair[0])
+        checked = Checked(at, sources, lines, keys, dsts, merges, columns)
+        return (checked if len(keep) == len(rows) else checked.take(keep)), [reject for _, reject in ordered]
+
+    def _remember(
+        self, idents: list[Any], signatures: list[tuple[int, ...]], lines: list[int], names: list[str], bad: dict[int, tuple[str, str]]
+    ) -> list[int]:
+        """Returns the indices of the rows seen for the first time; adds a reject to ``bad`` for each conflicting repeat."""
         # Hashes, not values, are kept: a text property may be long.  Each field holds one type,
         # so equal hashes of values of that type mean equal values up to hash collisions.
-        signature = tuple([hash(props.get(name)) for name in self._prop_names])
-        previous = self._seen.get(ident)
-        if previous is None:
-            self._seen[ident] = (line, signature)
-            return "new"
-        first_line, first_signature = previous
-        if first_signature == signature:
-            return "repeat"
-        for (name, _), old, new in zip(self._prop_parsers, first_signature, signature):
-            if old != new:
-                return name, first_line
-        return "repeat"
-
-
-def valid_records(
-    rows: Iterable[RawRow | Reject], validator: Validator, on_reject: Callable[[Reject], None]
-) -> Iterator[NodeRecord | RelRecord]:
-    """Returns the valid records of ``rows`` lazily, passing every reject to ``on_reject`` and dropping exact repeats."""
-    for row in rows:
-        checked = row if isinstance(row, Reject) else validator.check(row)
-        if isinstance(checked, Reject):
-            on_reject(checked)
-        elif checked is not None:
-            yield checked
+        keep = []
+        seen = self._seen
+        for j, (ident, signature) in enumerate(zip(idents, signatures)):
+            if j in bad:
+                continue
+            first = seen.get(ident)
+            if first is None:
+                seen[ident] = (lines[j], signature)
+                keep.append(j)
+            elif first[1] == signature:
+                self.duplicates += 1
+            else:
+                name = next(n for n, old, new in zip(names, first[1], signature) if old != new)
+                bad[j] = (name, f"duplicate of line {first[0]} with a different value")
+        return keep

@@ -1,0 +1,153 @@
+"""Column-at-a-time validation: typed values, rejects naming the first bad field, duplicates across chunks."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from graph.ingest.kinds import FOLLOWS, INTERACTED, USERS, Field, FieldType
+from graph.ingest.rows import RawRow, Reject
+from graph.ingest.validate import FieldError, Validator, parse_column, parser_for
+from graph.store import batched
+
+SOURCE = "input.csv"
+
+
+def interaction(line: int, src: str | None, dst: str | None, kind: str | None = "like", weight: str | None = "1", at: str | None = None) -> RawRow:
+    return RawRow(SOURCE, line, {"src": src, "dst": dst, "kind": kind, "weight": weight, "at": at})
+
+
+INTERACTIONS: list[RawRow | Reject] = [
+    interaction(2, "u1", "p1"),
+    interaction(3, "u1", "p1"),
+    interaction(4, "u1", "p1", weight="2"),
+    interaction(5, "u1", "p1", kind="repost"),
+    Reject(SOURCE, 6, "*", "wrong column count: expected 5, found 7"),
+    interaction(7, "", "p1"),
+    interaction(8, "u2", "  "),
+    interaction(9, "u2", "p1", weight="lots"),
+    interaction(10, "u2", "p2", weight="NaN"),
+    interaction(11, "u2", "p3", weight="-1"),
+    interaction(12, "u2", "p4", weight=None),
+    interaction(13, "u2", "p5", kind=None),
+    interaction(14, "u2", "p6", at="2026-01-01T00:00:00Z"),
+    interaction(15, "u2", "p7", weight="lots", at="garbage"),
+    interaction(16, "u3", "p8", at="garbage"),
+    interaction(17, " u4 ", "p9", weight=" 2.5 "),
+    interaction(18, "u2", "p5", kind=None),
+]
+
+
+def run(kind: Any, rows: list[RawRow | Reject], chunk: int) -> tuple[list[tuple], list[Reject], int]:
+    """Validates ``rows`` in chunks of ``chunk``; returns every valid row as a tuple, the rejects and the duplicates."""
+    validator = Validator(kind)
+    valid: list[tuple] = []
+    rejects: list[Reject] = []
+    for part in batched(rows, chunk):
+        checked, found = validator.check(part)
+        props = checked.prop_maps()
+        dsts = checked.dsts or [None] * len(checked.keys)
+        merges = checked.merges or [None] * len(checked.keys)
+        valid += [
+            (source, line, key, dst, merge, tuple(sorted(p.items())))
+            for source, line, key, dst, merge, p in zip(checked.sources, checked.lines, checked.keys, dsts, merges, props)
+        ]
+        rejects += found
+    return valid, rejects, validator.duplicates
+
+
+def test_rows_get_typed_values_and_rejects_name_the_first_bad_field() -> None:
+    valid, rejects, duplicates = run(INTERACTED, INTERACTIONS, len(INTERACTIONS))
+    assert [(r.line, r.field) for r in rejects] == [
+        (4, "weight"),
+        (6, "*"),
+        (7, "src"),
+        (8, "dst"),
+        (9, "weight"),
+        (10, "weight"),
+        (11, "weight"),
+        (15, "weight"),
+        (16, "at"),
+    ]
+    reasons = {r.line: r.reason for r in rejects}
+    assert reasons[4] == "duplicate of line 2 with a different value"
+    assert reasons[7] == reasons[8] == "missing or empty id"
+    assert "unparsable number" in reasons[9] and "not a finite number" in reasons[10] and "negative weight" in reasons[11]
+    assert "unparsable date-time" in reasons[16]
+    assert duplicates == 2, "line 3 repeats line 2, line 18 repeats line 13"
+    by_line = {row[1]: row for row in valid}
+    assert sorted(by_line) == [2, 5, 12, 13, 14, 17]
+    assert by_line[2][2:5] == ("u1", "p1", "like") and by_line[5][4] == "repost"
+    assert dict(by_line[12][5])["weight"] is None
+    assert by_line[13][4] == "interaction", "an absent merge value falls back to the default"
+    assert dict(by_line[14][5])["at"] == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert by_line[17][2] == "u4" and dict(by_line[17][5])["weight"] == 2.5
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_chunking_changes_nothing(chunk: int) -> None:
+    assert run(INTERACTED, INTERACTIONS, chunk) == run(INTERACTED, INTERACTIONS, len(INTERACTIONS))
+
+
+def test_nodes_and_self_loops() -> None:
+    users = [
+        RawRow(SOURCE, 2, {"id": "u1", "name": "Ann", "opt_out": "yes", "community": "3"}),
+        RawRow(SOURCE, 3, {"id": "u2", "name": "  ", "bio": "  ", "opt_out": "no"}),
+        RawRow(SOURCE, 4, {"id": "u3", "opt_out": "maybe"}),
+        RawRow(SOURCE, 5, {"id": "u1", "name": "Bea", "opt_out": "yes", "community": "3"}),
+        RawRow(SOURCE, 6, {"id": "u4", "community": "3.5"}),
+        RawRow(SOURCE, 7, {"id": "u5", "name": "Cy"}),
+    ]
+    valid, rejects, _ = run(USERS, users, 2)
+    assert [(r.line, r.field) for r in rejects] == [(3, "bio"), (4, "opt_out"), (5, "name"), (6, "community")]
+    assert [(row[2], dict(row[5])) for row in valid] == [
+        ("u1", {"name": "Ann", "bio": None, "opt_out": True, "community": 3}),
+        ("u5", {"name": "Cy", "bio": None, "opt_out": None, "community": None}),
+    ]
+    follows = [RawRow(SOURCE, 2, {"src": "a", "dst": "a"}), RawRow(SOURCE, 3, {"src": "a", "dst": "b"})]
+    valid, rejects, _ = run(FOLLOWS, follows, 10)
+    assert [(r.line, r.field, r.reason) for r in rejects] == [(2, "dst", "self-loop not allowed for FOLLOWS")]
+    assert [(row[2], row[3], row[4]) for row in valid] == [("a", "b", None)]
+
+
+def exact(field: Field, values: list[str | None]) -> tuple[list[Any], dict[int, str]]:
+    """The value-by-value reference: the field's own parser on each value."""
+    parse = parser_for(field)
+    parsed, errors = [], {}
+    for i, raw in enumerate(values):
+        try:
+            parsed.append(parse(raw))
+        except FieldError as exc:
+            parsed.append(None)
+            errors[i] = str(exc)
+    return parsed, errors
+
+
+COLUMNS = {
+    FieldType.ID: [" a", "b ", "c"],
+    FieldType.STRING: ["x", " y ", "z"],
+    FieldType.INT: ["1", " 2", "-3"],
+    FieldType.WEIGHT: ["1", "2.5e1", " 0 ", "-0.0", "1_0"],
+    FieldType.BOOL: ["true", "0", "Y"],
+    FieldType.TEXT: ["hello", " there "],
+    FieldType.DATETIME: ["1700000000", "2026-01-02T03:04:05+02:00"],
+}
+
+
+@pytest.mark.parametrize("field_type", list(COLUMNS))
+@pytest.mark.parametrize("spoil", [None, "", "  ", "bad", "inf", "-1"])
+@pytest.mark.parametrize("required", [False, True])
+def test_a_whole_column_parses_as_its_values_would_one_by_one(field_type: FieldType, spoil: str | None, required: bool) -> None:
+    field = Field("f", field_type, required)
+    values = [*COLUMNS[field_type], spoil, *COLUMNS[field_type]]
+    parsed, errors = parse_column(field, values)
+    want_parsed, want_errors = exact(field, values)
+    assert errors == want_errors
+    assert len(parsed) == len(want_parsed)
+    for got, want in zip(parsed, want_parsed):
+        assert got == want or (isinstance(got, float) and math.isnan(got) and math.isnan(want))
+    clean, clean_errors = parse_column(field, COLUMNS[field_type])
+    assert (clean, clean_errors) == exact(field, COLUMNS[field_type])
