@@ -54,10 +54,19 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from graph.ingest.kinds import FOLLOWS, INTERACTED, POST_TAGGED, POSTS, REPLY_TO, USER_TAGGED, USERS
+from graph.ingest.kinds import (
+    FOLLOWS,
+    INTERACTED,
+    POST_TAGGED,
+    POSTS,
+    REPLY_TO,
+    USER_TAGGED,
+    USERS,
+)
 from graph.ingest.readers import InputError, read_whitespace, text_lines
 from graph.ingest.rows import RawRow, Reject
 from graph.ingest.steps import Step, file_digest
@@ -250,7 +259,7 @@ def _tag_assignments(tagged: Path, artists: Path, tags: Path, encoding: str) -> 
     log.info("%s: %d tag assignments kept, %d refused", tagged, kept, refused)
 
 
-def _post_tagged_rows(tagged: Path, artists: Path, tags: Path, encoding: str) -> Iterator[RawRow | Reject]:
+def _post_tagged_rows(tagged: Path, assignments: list[_Assignment | Reject]) -> Iterator[RawRow | Reject]:
     """Artist -> tag rows weighted by the number of distinct users who assigned the tag.
 
     This step is the one that reports the refused assignments.
@@ -258,7 +267,7 @@ def _post_tagged_rows(tagged: Path, artists: Path, tags: Path, encoding: str) ->
     source = str(tagged)
     first: dict[tuple[str, str], int] = {}
     users: dict[tuple[str, str], set[str]] = {}
-    for item in _tag_assignments(tagged, artists, tags, encoding):
+    for item in assignments:
         if isinstance(item, Reject):
             yield item
             continue
@@ -269,7 +278,7 @@ def _post_tagged_rows(tagged: Path, artists: Path, tags: Path, encoding: str) ->
         yield RawRow(source, line, {"src": namespaced(LASTFM, artist), "dst": tag, "weight": str(len(users[(artist, tag)]))})
 
 
-def _user_tagged_rows(tagged: Path, artists: Path, tags: Path, encoding: str) -> Iterator[RawRow]:
+def _user_tagged_rows(tagged: Path, assignments: list[_Assignment | Reject]) -> Iterator[RawRow]:
     """User -> tag rows weighted by how many valid assignments the user made with the tag.
 
     Refused assignments are skipped silently: the Post-TAGGED step reports them.
@@ -277,7 +286,7 @@ def _user_tagged_rows(tagged: Path, artists: Path, tags: Path, encoding: str) ->
     source = str(tagged)
     first: dict[tuple[str, str], int] = {}
     counts: dict[tuple[str, str], int] = {}
-    for item in _tag_assignments(tagged, artists, tags, encoding):
+    for item in assignments:
         if isinstance(item, Reject):
             continue
         key = (item.user, item.tag)
@@ -306,6 +315,8 @@ def lastfm_steps(path: Path, *, tags_encoding: str = "latin-1") -> list[Step]:
     listens = _require(path, "user_artists.dat")
     tagged = _require(path, "user_taggedartists.dat")
     tag_files = (tagged, artists, tags)
+    # Both TAGGED steps read the same assignments: parse user_taggedartists.dat once per plan.
+    assignments = cache(lambda: list(_tag_assignments(*tag_files, tags_encoding)))
     steps = [
         Step(
             USERS,
@@ -339,13 +350,13 @@ def lastfm_steps(path: Path, *, tags_encoding: str = "latin-1") -> list[Step]:
         ),
         Step(
             POST_TAGGED,
-            lambda: _post_tagged_rows(*tag_files, tags_encoding),
+            lambda: _post_tagged_rows(tagged, assignments()),
             str(tagged),
             _checkpoint(LASTFM, POST_TAGGED.name, *tag_files, extra=tags_encoding),
         ),
         Step(
             USER_TAGGED,
-            lambda: _user_tagged_rows(*tag_files, tags_encoding),
+            lambda: _user_tagged_rows(tagged, assignments()),
             str(tagged),
             _checkpoint(LASTFM, USER_TAGGED.name, *tag_files, extra=tags_encoding),
         ),
