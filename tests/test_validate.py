@@ -48,7 +48,7 @@ def run(kind: Any, rows: list[RawRow | Reject], chunk: int) -> tuple[list[tuple]
     rejects: list[Reject] = []
     for part in batched(rows, chunk):
         checked, found = validator.check(part)
-        props = checked.prop_maps()
+        props = [dict(zip(checked.props, values)) for values in zip(*checked.props.values())] or [{}] * len(checked.keys)
         dsts = checked.dsts or [None] * len(checked.keys)
         merges = checked.merges or [None] * len(checked.keys)
         valid += [
@@ -90,6 +90,11 @@ def test_rows_get_typed_values_and_rejects_name_the_first_bad_field() -> None:
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7])
 def test_chunking_changes_nothing(chunk: int) -> None:
     assert run(INTERACTED, INTERACTIONS, chunk) == run(INTERACTED, INTERACTIONS, len(INTERACTIONS))
+
+
+def test_row_maps_leave_out_properties_no_row_has() -> None:
+    checked, _ = Validator(INTERACTED).check([interaction(2, "u1", "p1"), interaction(3, "u1", "p2", weight=None)])
+    assert checked.prop_maps() == [{"weight": 1.0}, {"weight": None}]
 
 
 def test_nodes_and_self_loops() -> None:

@@ -147,11 +147,16 @@ class Checked(NamedTuple):
         )
 
     def prop_maps(self) -> list[dict[str, Any]]:
-        """Returns one ``{property: value}`` map per row (absent values as ``None``)."""
-        names = list(self.props)
-        if not names:
+        """Returns one ``{property: value}`` map per row.
+
+        A property no row has is left out (less for the driver to pack and the server to
+        unpack); one that some rows have is ``None`` in the others.
+        """
+        present = {name: column for name, column in self.props.items() if column.count(None) < len(column)}
+        if not present:
             return [{} for _ in self.keys]
-        return [dict(zip(names, values)) for values in zip(*self.props.values())]
+        names = list(present)
+        return [dict(zip(names, values)) for values in zip(*present.values())]
 
 
 def _fast_column(field_type: FieldType, values: list[str | None]) -> list[Any] | None:
