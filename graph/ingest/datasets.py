@@ -53,10 +53,9 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from graph.ingest.kinds import (
     FOLLOWS,
@@ -172,8 +171,7 @@ def _renamed(
 # --- lastfm (hetrec2011-lastfm-2k) -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Assignment:
+class _Assignment(NamedTuple):
     """A valid line of ``user_taggedartists.dat``: who put which tag (by name) on which artist."""
 
     line: int
