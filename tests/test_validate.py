@@ -92,9 +92,14 @@ def test_chunking_changes_nothing(chunk: int) -> None:
     assert run(INTERACTED, INTERACTIONS, chunk) == run(INTERACTED, INTERACTIONS, len(INTERACTIONS))
 
 
-def test_row_maps_leave_out_properties_no_row_has() -> None:
+def test_row_maps_are_flat_and_leave_out_properties_no_row_has() -> None:
     checked, _ = Validator(INTERACTED).check([interaction(2, "u1", "p1"), interaction(3, "u1", "p2", weight=None)])
-    assert checked.prop_maps() == [{"weight": 1.0}, {"weight": None}]
+    assert checked.row_maps(src=checked.keys, dst=checked.dsts) == [
+        {"src": "u1", "dst": "p1", "weight": 1.0},
+        {"src": "u1", "dst": "p2", "weight": None},
+    ]
+    with pytest.raises(ValueError, match="clash"):
+        checked.row_maps(weight=checked.keys)
 
 
 def test_nodes_and_self_loops() -> None:

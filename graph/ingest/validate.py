@@ -146,17 +146,21 @@ class Checked(NamedTuple):
             {name: [column[j] for j in indices] for name, column in self.props.items()},
         )
 
-    def prop_maps(self) -> list[dict[str, Any]]:
-        """Returns one ``{property: value}`` map per row.
+    def row_maps(self, **leading: list[Any]) -> list[dict[str, Any]]:
+        """Returns one flat map per row: the ``leading`` columns (e.g. ``src=…``), then the properties.
 
         A property no row has is left out (less for the driver to pack and the server to
         unpack); one that some rows have is ``None`` in the others.
+
+        Raises:
+            ValueError: when a property's name is one of the ``leading`` names.
         """
         present = {name: column for name, column in self.props.items() if column.count(None) < len(column)}
-        if not present:
-            return [{} for _ in self.keys]
-        names = list(present)
-        return [dict(zip(names, values)) for values in zip(*present.values())]
+        clash = set(present) & set(leading)
+        if clash:
+            raise ValueError(f"property names {sorted(clash)} clash with the row's own fields")
+        names = [*leading, *present]
+        return [dict(zip(names, values)) for values in zip(*leading.values(), *present.values())]
 
 
 def _fast_column(field_type: FieldType, values: list[str | None]) -> list[Any] | None:
