@@ -44,7 +44,7 @@ PAIR_FEATURES = (
 )
 FEATURES = PAIR_FEATURES + tuple(f"{name}_by_own_degree" for name in PAIR_FEATURES)
 """Each pair feature, and the same times the log degree of the user the suggestion is for."""
-TEXT_COSINE = FEATURES.index("text_cosine")
+TEXT_COSINE = PAIR_FEATURES.index("text_cosine")
 
 
 @dataclass(frozen=True)
@@ -187,15 +187,25 @@ class Structure:
 class ChunkFeatures:
     """Dense features of every pair (chunk user, any user).
 
+    The second half of :data:`FEATURES` (each pair feature times the chunk user's log degree)
+    is not stored: :func:`_combine` folds it into per-user coefficients, which halves the
+    memory of a chunk and skips a ``[16, c, U]`` stack.
+
     Attributes:
-        values: ``[F, c, U]`` raw :data:`FEATURES`.
+        pair: ``[P, c, U]`` raw :data:`PAIR_FEATURES`.
+        own_degree: ``[c]`` log degree of each chunk user.
         allowed: ``[c, U]`` bool, candidate and not forbidden (self, friend, opted out).
         mutual: ``[c, U]`` mutual-friend counts.
     """
 
-    values: torch.Tensor
+    pair: torch.Tensor
+    own_degree: torch.Tensor
     allowed: torch.Tensor
     mutual: torch.Tensor
+
+    def values(self) -> torch.Tensor:
+        """Returns ``[F, c, U]``, every raw feature of :data:`FEATURES`."""
+        return torch.cat([self.pair, self.pair * self.own_degree[None, :, None]])
 
 
 def _unit_text(graph: SocialGraph) -> tuple[torch.Tensor | None, torch.Tensor]:
@@ -232,14 +242,20 @@ def chunk_features(
         dot, torch.log1p(aa), torch.log1p(structure.resource_allocation(chunk)), cosine, torch.log1p(content),
         structure.taste_cosine(chunk), log_degree, torch.log1p(structure.paths3(chunk, mutual)),
     ]
-    own_degree = torch.log1p(torch.from_numpy(structure.degree[chunk]))[:, None]
-    values = torch.stack(pair + [feature * own_degree for feature in pair])
-    return ChunkFeatures(values, candidate & ~forbidden, mutual)
+    own_degree = torch.log1p(torch.from_numpy(structure.degree[chunk]))
+    return ChunkFeatures(torch.stack(pair), own_degree, candidate & ~forbidden, mutual)
 
 
 def _combine(features: ChunkFeatures, scale: np.ndarray, weights: np.ndarray) -> torch.Tensor:
+    """Returns ``[c, U]`` scores, ``sum(weights * values / scale)`` over :data:`FEATURES`, ``-inf`` where not allowed.
+
+    A pair feature and its by-own-degree twin share one coefficient per chunk user,
+    ``w_f + w_f' * own_degree``, so the twins are never materialised.
+    """
     w = torch.from_numpy((weights / scale).astype(np.float32))
-    logit = torch.tensordot(w, features.values, dims=1)
+    half = len(PAIR_FEATURES)
+    coefficients = w[None, :half] + features.own_degree[:, None] * w[None, half:]
+    logit = torch.einsum("fcu,cf->cu", features.pair, coefficients)
     return logit.masked_fill(~features.allowed, float("-inf"))
 
 
@@ -250,14 +266,15 @@ def fit_ranker(features: ChunkFeatures, targets: torch.Tensor, config: FriendsCo
     Returns:
         ``(scale [F], weights [F])``: ``score = sum(weights * values / scale)``.
     """
-    pool = features.values[:, features.allowed]
+    every = features.values()
+    pool = every[:, features.allowed]
     scale = pool.std(dim=1).clamp(min=1e-6)
     mean = pool.mean(dim=1)
     positives = targets & features.allowed
     rows = positives.any(dim=1)
     weights = torch.zeros(len(FEATURES), requires_grad=True)
     if bool(rows.any()):
-        values = (features.values[:, rows] - mean[:, None, None]) / scale[:, None, None]
+        values = (every[:, rows] - mean[:, None, None]) / scale[:, None, None]
         allowed, positives = features.allowed[rows], positives[rows]
         optimizer = torch.optim.Adam([weights], lr=config.ranker_lr, weight_decay=config.ranker_weight_decay)
         for _ in range(config.ranker_steps):
@@ -363,7 +380,7 @@ def suggest_friends(
                 rank.numpy() + 1,
                 values[line, rank].numpy(),
                 features.mutual[line, dst].numpy().astype(np.int64),
-                features.values[TEXT_COSINE][line, dst].numpy(),
+                features.pair[TEXT_COSINE][line, dst].numpy(),
             )
         )
         if on_chunk is not None:

@@ -6,7 +6,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.friends import FEATURES, ChunkFeatures, FriendsConfig, Structure, _combine, fit_ranker
+from jobs.friends import (
+    FEATURES,
+    PAIR_FEATURES,
+    ChunkFeatures,
+    FriendsConfig,
+    Structure,
+    _combine,
+    fit_ranker,
+)
 
 
 def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
@@ -14,11 +22,11 @@ def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
     users, candidates = 40, 60
     targets = torch.zeros(users, candidates, dtype=torch.bool)
     targets[torch.arange(users), torch.randint(0, candidates, (users,), generator=generator)] = True
-    values = torch.rand(len(FEATURES), users, candidates, generator=generator)
-    informative = FEATURES.index("log_adamic_adar")
+    values = torch.rand(len(PAIR_FEATURES), users, candidates, generator=generator)
+    informative = PAIR_FEATURES.index("log_adamic_adar")
     values[informative] += 2.0 * targets
     allowed = torch.ones(users, candidates, dtype=torch.bool)
-    features = ChunkFeatures(values, allowed, torch.zeros(users, candidates))
+    features = ChunkFeatures(values, torch.zeros(users), allowed, torch.zeros(users, candidates))
     scale, weights = fit_ranker(features, targets, FriendsConfig())
     assert weights[informative] == max(weights) > 0
     top = torch.topk(_combine(features, scale, weights), 1, dim=1).indices.squeeze(1)
@@ -26,12 +34,30 @@ def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
 
 
 def test_ranker_never_ranks_a_forbidden_candidate() -> None:
-    values = torch.zeros(len(FEATURES), 1, 3)
-    values[FEATURES.index("log_adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
+    values = torch.zeros(len(PAIR_FEATURES), 1, 3)
+    values[PAIR_FEATURES.index("log_adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
     allowed = torch.tensor([[False, True, True]])
-    features = ChunkFeatures(values, allowed, torch.zeros(1, 3))
+    features = ChunkFeatures(values, torch.zeros(1), allowed, torch.zeros(1, 3))
     scale, weights = fit_ranker(features, torch.tensor([[False, True, False]]), FriendsConfig())
     assert torch.isinf(_combine(features, scale, weights)[0, 0])
+
+
+def test_scores_fold_the_by_own_degree_features_into_each_users_coefficients() -> None:
+    generator = torch.Generator().manual_seed(1)
+    users, candidates = 5, 7
+    pair = torch.rand(len(PAIR_FEATURES), users, candidates, generator=generator)
+    own_degree = torch.rand(users, generator=generator) * 3
+    allowed = torch.rand(users, candidates, generator=generator) > 0.3
+    features = ChunkFeatures(pair, own_degree, allowed, torch.zeros(users, candidates))
+    assert features.values().shape == (len(FEATURES), users, candidates)
+    twin = FEATURES.index("log_degree_by_own_degree")
+    assert torch.allclose(features.values()[twin], pair[PAIR_FEATURES.index("log_degree")] * own_degree[:, None])
+    scale = np.linspace(0.5, 2.0, len(FEATURES)).astype(np.float32)
+    weights = np.linspace(-1.0, 1.0, len(FEATURES)).astype(np.float32)
+    reference = torch.tensordot(torch.from_numpy(weights / scale), features.values(), dims=1)
+    combined = _combine(features, scale, weights)
+    assert torch.allclose(combined[allowed], reference[allowed], atol=1e-5)
+    assert bool(torch.isinf(combined[~allowed]).all())
 
 
 def test_structure_counts_paths_allocation_and_taste() -> None:
