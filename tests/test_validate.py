@@ -10,7 +10,7 @@ import pytest
 
 from graph.ingest.kinds import FOLLOWS, INTERACTED, USERS, Field, FieldType
 from graph.ingest.rows import RawRow, Reject
-from graph.ingest.validate import FieldError, Validator, parse_column, parser_for
+from graph.ingest.validate import Validator, parse_column, parse_each
 from graph.store import batched
 
 SOURCE = "input.csv"
@@ -123,19 +123,6 @@ def test_nodes_and_self_loops() -> None:
     assert [(row[2], row[3], row[4]) for row in valid] == [("a", "b", None)]
 
 
-def exact(field: Field, values: list[str | None]) -> tuple[list[Any], dict[int, str]]:
-    """The value-by-value reference: the field's own parser on each value."""
-    parse = parser_for(field)
-    parsed, errors = [], {}
-    for i, raw in enumerate(values):
-        try:
-            parsed.append(parse(raw))
-        except FieldError as exc:
-            parsed.append(None)
-            errors[i] = str(exc)
-    return parsed, errors
-
-
 COLUMNS = {
     FieldType.ID: [" a", "b ", "c"],
     FieldType.STRING: ["x", " y ", "z"],
@@ -154,10 +141,10 @@ def test_a_whole_column_parses_as_its_values_would_one_by_one(field_type: FieldT
     field = Field("f", field_type, required)
     values = [*COLUMNS[field_type], spoil, *COLUMNS[field_type]]
     parsed, errors = parse_column(field, values)
-    want_parsed, want_errors = exact(field, values)
+    want_parsed, want_errors = parse_each(field, values)
     assert errors == want_errors
     assert len(parsed) == len(want_parsed)
     for got, want in zip(parsed, want_parsed):
         assert got == want or (isinstance(got, float) and math.isnan(got) and math.isnan(want))
     clean, clean_errors = parse_column(field, COLUMNS[field_type])
-    assert (clean, clean_errors) == exact(field, COLUMNS[field_type])
+    assert (clean, clean_errors) == parse_each(field, COLUMNS[field_type])

@@ -184,19 +184,18 @@ class AdminExport:
     ) -> dict[int, Reject]:
         """Returns a reject by row index for each row whose endpoint is unknown; creates missing endpoints where allowed."""
         unknown = {}
-        for j, (src, dst) in enumerate(zip(checked.keys, checked.dsts)):
-            if src not in src_nodes:
-                if not create_src:
-                    reason = f"edge to unknown node: no {kind.src_label} {src!r}"
-                    unknown[j] = Reject(checked.sources[j], checked.lines[j], "src", reason)
+        sides = (
+            ("src", checked.keys, kind.src_label, src_nodes, create_src),
+            ("dst", checked.dsts, kind.dst_label, dst_nodes, create_dst),
+        )
+        for j in range(len(checked.keys)):
+            for side, keys, label, nodes, create in sides:
+                if keys[j] in nodes:
                     continue
-                src_nodes[src] = {}
-            if dst not in dst_nodes:
-                if not create_dst:
-                    reason = f"edge to unknown node: no {kind.dst_label} {dst!r}"
-                    unknown[j] = Reject(checked.sources[j], checked.lines[j], "dst", reason)
-                    continue
-                dst_nodes[dst] = {}
+                if not create:
+                    unknown[j] = checked.unknown_endpoint(j, side, label)
+                    break
+                nodes[keys[j]] = {}
         return unknown
 
     def _reject(self, summary: KindSummary, reject: Reject) -> None:

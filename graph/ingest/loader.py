@@ -254,13 +254,8 @@ class Loader:
         def settle(pending: Future, fresh: Checked, consumed: int) -> None:
             missing = pending.result()
             for row in missing:
-                i = row["i"]
-                side, endpoint, label = (
-                    ("src", fresh.keys[i], kind.src_label) if row["missing_src"] else ("dst", fresh.dsts[i], kind.dst_label)
-                )
-                self._reject(
-                    summary, Reject(fresh.sources[i], fresh.lines[i], side, f"edge to unknown node: no {label} {endpoint!r}")
-                )
+                side, label = ("src", kind.src_label) if row["missing_src"] else ("dst", kind.dst_label)
+                self._reject(summary, fresh.unknown_endpoint(row["i"], side, label))
             summary.loaded += len(fresh.keys) - len(missing)
             self.on_progress(consumed)
 

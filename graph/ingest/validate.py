@@ -146,6 +146,11 @@ class Checked(NamedTuple):
             {name: [column[j] for j in indices] for name, column in self.props.items()},
         )
 
+    def unknown_endpoint(self, j: int, side: str, label: str) -> Reject:
+        """Returns the reject of row ``j``, whose ``side`` (``"src"`` or ``"dst"``) names no ``label`` node."""
+        key = self.keys[j] if side == "src" else self.dsts[j]
+        return Reject(self.sources[j], self.lines[j], side, f"edge to unknown node: no {label} {key!r}")
+
     def row_maps(self, **leading: list[Any]) -> list[dict[str, Any]]:
         """Returns one flat map per row: the ``leading`` columns (e.g. ``src=…``), then the properties.
 
@@ -207,6 +212,15 @@ def parse_column(field: Field, values: list[str | None]) -> tuple[list[Any], dic
     fast = _fast_column(field.type, values)
     if fast is not None:
         return fast, {}
+    return parse_each(field, values)
+
+
+def parse_each(field: Field, values: list[str | None]) -> tuple[list[Any], dict[int, str]]:
+    """Parses ``values`` one by one with the field's parser; the slow path of :func:`parse_column`.
+
+    Returns:
+        ``(parsed, errors)`` as :func:`parse_column` does.
+    """
     parse = parser_for(field)
     parsed: list[Any] = []
     errors: dict[int, str] = {}
