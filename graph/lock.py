@@ -1,5 +1,9 @@
 """A per-job lock kept in the graph, so no two runs of one job overlap across processes and machines.
 
+Every writer of a job's results takes it: the run writer (:class:`graph.writeback.RunWriter`)
+for the analytics jobs, whatever started them (CLI, pipeline, demo, scheduler), and the loader
+for ingest (lock name ``ingest``).
+
 The lock is a ``(:JobLock {job, owner, expires_at, taken_at})`` node.  Taking it is one write
 transaction that merges the node, write-locks it, and claims it only when it is free (no
 owner) or expired.  Times come from the Neo4j server's clock, so machines with skewed clocks
@@ -13,9 +17,11 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import neo4j
 
@@ -25,6 +31,25 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = 300.0
 """How long a lock outlives its holder's last heartbeat."""
+
+
+class LockBusy(RuntimeError):
+    """Raised when another owner holds the lock.
+
+    Attributes:
+        job: the lock's name.
+        owner: who holds it (``host:pid:random``).
+        since: when the holder took it (server time), or None when unknown.
+    """
+
+    def __init__(self, job: str, owner: str | None, since: Any) -> None:
+        self.job, self.owner, self.since = job, owner, since
+        held = f"held by {owner} since {since}" if owner else "held by another run"
+        super().__init__(f"another run of {job!r} is in progress ({held}); wait for it with --wait, or try again later")
+
+
+class LockLost(RuntimeError):
+    """Raised when a holder finds that its lock expired (and may have been taken by another owner)."""
 
 
 class JobLock:
@@ -44,6 +69,7 @@ class JobLock:
         self.job = job
         self.ttl_ms = int(ttl_s * 1000)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lost = threading.Event()
 
     def acquire(self) -> bool:
         """Takes the lock if it is free, expired or already ours.
@@ -93,16 +119,50 @@ class JobLock:
 
     def holder(self) -> str | None:
         """Returns the owner of an unexpired lock on this job, or None when it is free."""
+        info = self.holder_info()
+        return info[0] if info else None
+
+    def holder_info(self) -> tuple[str, Any] | None:
+        """Returns ``(owner, taken_at)`` of an unexpired lock on this job, or None when it is free."""
         rows = self.store.read(
             "MATCH (l:JobLock {job: $job}) WHERE l.owner IS NOT NULL AND l.expires_at >= datetime() "
-            "RETURN l.owner AS owner",
+            "RETURN l.owner AS owner, toString(l.taken_at) AS since",
             {"job": self.job},
         )
-        return rows[0]["owner"] if rows else None
+        return (rows[0]["owner"], rows[0]["since"]) if rows else None
+
+    def ensure_held(self) -> None:
+        """Returns quietly while the heartbeat keeps the lock.
+
+        Raises:
+            LockLost: once a renewal found the lock gone, or renewals failed for a whole TTL.
+        """
+        if self.lost.is_set():
+            raise LockLost(f"the lock of {self.job!r} held by {self.owner} was lost; this run stops without publishing")
+
+    @contextmanager
+    def hold(self, wait: bool = False, poll_s: float = 1.0) -> Iterator["JobLock"]:
+        """Takes the lock for the block, renewed by a heartbeat, and releases it after.
+
+        Args:
+            wait: when the lock is held, poll every ``poll_s`` seconds until it is free
+                instead of raising.
+
+        Raises:
+            LockBusy: when another owner holds the lock and ``wait`` is false.
+        """
+        while not self.acquire():
+            if not wait:
+                info = self.holder_info()
+                raise LockBusy(self.job, *(info or (None, None)))
+            log.info("waiting for the lock of %s (held by %s)", self.job, self.holder())
+            time.sleep(poll_s)
+        with self._renewed():
+            yield self
 
     @contextmanager
     def held(self) -> Iterator[bool]:
-        """Takes the lock and keeps it renewed until the block ends, then releases it.
+        """Takes the lock if it is free and keeps it renewed until the block ends, then releases it.
 
         Yields:
             True when the lock was taken (the block should run the job), False when another
@@ -111,22 +171,39 @@ class JobLock:
         if not self.acquire():
             yield False
             return
+        with self._renewed():
+            yield True
+
+    @contextmanager
+    def _renewed(self) -> Iterator[None]:
+        self.lost.clear()
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(stop,), name=f"lock-{self.job}", daemon=True)
         beat.start()
         try:
-            yield True
+            yield
         finally:
             stop.set()
             beat.join()
-            self.release()
+            try:
+                self.release()
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                # The server is gone: the lock expires by itself after its TTL.
+                log.warning("could not release the lock of %s: %s", self.job, exc)
 
     def _heartbeat(self, stop: threading.Event) -> None:
         # Renewing at a third of the TTL leaves two chances before expiry if one renewal fails.
+        renewed = time.monotonic()
         while not stop.wait(self.ttl_ms / 3000):
             try:
                 if not self.renew():
                     log.error("lock of job %s was lost by %s (expired and taken by another owner)", self.job, self.owner)
+                    self.lost.set()
                     return
+                renewed = time.monotonic()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
                 log.warning("could not renew the lock of job %s: %s", self.job, exc)
+                if time.monotonic() - renewed > self.ttl_ms / 1000:
+                    log.error("lock of job %s was not renewed for a whole TTL; treating it as lost", self.job)
+                    self.lost.set()
+                    return

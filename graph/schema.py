@@ -6,6 +6,7 @@ the allow-lists here, since Cypher cannot take them as parameters.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,6 +55,21 @@ INDEXES: list[str] = [
 
 class SchemaError(ValueError):
     """Raised when a label or relationship type is not in the allow-list."""
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def check_property(name: str) -> str:
+    """Returns ``name`` unchanged if it is a plain property name (a letter or ``_``, then letters,
+    digits or ``_``, at most 64 characters), the only form a property name may take in Cypher text.
+
+    Raises:
+        SchemaError: for anything else, e.g. ``a`) DETACH DELETE n //``.
+    """
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise SchemaError(f"not a property name: {name!r} (letters, digits and _ only, not starting with a digit)")
+    return name
 
 
 def check_label(label: str) -> str:

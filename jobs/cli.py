@@ -12,7 +12,9 @@ from pathlib import Path
 from graph.config import Settings
 from graph.ingest.bulk import BulkImportError
 from graph.ingest.readers import InputError
+from graph.lock import LockBusy
 from graph.server import LocalNeo4j, ServerError
+from jobs.exit_codes import Exit
 
 # The names of jobs.communities.EMBEDDINGS, spelled out so that parsing arguments needs no torch.
 COMMUNITY_EMBEDDINGS = ("propagation", "sage")
@@ -276,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.demo import run_demo
 
         return run_demo(settings, args.users, args.seed)
+    except LockBusy as exc:
+        log.error("%s", exc)
+        return Exit.BUSY
     except (ServerError, BulkImportError, InputError, FileNotFoundError, ValueError) as exc:
         log.error("%s", exc)
         return 2

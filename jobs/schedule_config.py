@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from jobs.lock import DEFAULT_TTL_S
+from graph.lock import DEFAULT_TTL_S
 from jobs.pipeline import STEPS
 
 _JOB_KEYS = {"cron", "seed", "device"}

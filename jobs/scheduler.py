@@ -1,6 +1,6 @@
 """``python -m jobs schedule``: runs the analytics jobs on cron expressions with APScheduler.
 
-Each firing takes the job's lock in the graph (:mod:`jobs.lock`) for the whole run, so a job
+Each firing takes the job's lock in the graph (:mod:`graph.lock`) for the whole run, so a job
 never runs twice at once, whichever process or machine fired it; a firing that finds the lock
 held is skipped and logged.  The jobs record their runs as ``JobRun`` nodes themselves; the
 scheduler logs each start, end and exit status.
@@ -21,7 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from graph.config import Settings
 from graph.schema import ensure_schema
 from graph.store import GraphStore
-from jobs.lock import JobLock
+from graph.lock import JobLock
 from jobs.pipeline import pipeline_steps
 from jobs.schedule_config import ScheduleConfig, ScheduledJob, load_schedule
 

@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from graph.config import Settings
 from graph.store import GraphStore
-from jobs.lock import JobLock
+from graph.lock import JobLock
 from jobs.schedule_config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
 from jobs.scheduler import LockedFiring, build_scheduler
 
@@ -89,7 +89,7 @@ def test_a_killed_holder_does_not_hold_the_lock_forever(settings: Settings, stor
     script = (
         "import sys, time\n"
         "from graph.store import GraphStore\n"
-        "from jobs.lock import JobLock\n"
+        "from graph.lock import JobLock\n"
         "store = GraphStore.from_settings()\n"
         "with JobLock(store, 'friends', ttl_s=2.0).held() as taken:\n"
         "    print('taken' if taken else 'busy', flush=True)\n"
