@@ -8,7 +8,12 @@ The lock is a ``(:JobLock {job, owner, expires_at, taken_at})`` node.  Taking it
 transaction that merges the node, write-locks it, and claims it only when it is free (no
 owner) or expired.  Times come from the Neo4j server's clock, so machines with skewed clocks
 agree.  While the job runs, a heartbeat thread pushes ``expires_at`` forward; a holder that
-crashes (even under ``kill -9``) stops renewing, and the lock is free again after its TTL.
+crashes (even under ``kill -9``) stops renewing, and the lock is free again after its TTL, or at
+once for a taker on the same host that finds the holder's process gone.
+
+Holding is re-entrant within one thread of control: a lock taken by an outer caller (the
+scheduler's firing, a CLI command with ``--wait``) is reused by the run writer inside it on the
+same server, instead of the inner one finding it busy.
 """
 
 from __future__ import annotations
@@ -21,16 +26,28 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import neo4j
 
+from graph.class_archive import pid_alive
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = 300.0
 """How long a lock outlives its holder's last heartbeat."""
+
+_HELD: ContextVar[dict[tuple[str, str | None, str], "JobLock"]] = ContextVar("sociograph_held_locks", default={})
+"""The locks this thread of control holds, by (server URI, database, job)."""
+
+
+def _dead_local_holder(owner: str | None) -> bool:
+    """Returns True when ``owner`` names a process on this host that no longer exists."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))
 
 
 class LockBusy(RuntimeError):
@@ -70,6 +87,8 @@ class JobLock:
         self.ttl_ms = int(ttl_s * 1000)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lost = threading.Event()
+        self.run_id: str | None = None
+        """The run that writes under this lock, set by the run writer: one run per holding."""
 
     def acquire(self) -> bool:
         """Takes the lock if it is free, expired or already ours.
@@ -79,18 +98,23 @@ class JobLock:
         """
 
         def work(tx: neo4j.ManagedTransaction) -> bool:
-            # Setting a property write-locks the node, so the check below reads what every
+            # Setting a property write-locks the node, so what is read below is what every
             # concurrent taker will see after us: no two can both find the lock free.
-            tx.run("MERGE (l:JobLock {job: $job}) SET l.claims = coalesce(l.claims, 0) + 1", job=self.job).consume()
-            record = tx.run(
-                "MATCH (l:JobLock {job: $job}) "
-                "WHERE l.owner IS NULL OR l.owner = $owner OR l.expires_at < datetime() "
-                "SET l.owner = $owner, l.taken_at = datetime(), "
-                "    l.expires_at = datetime() + duration({milliseconds: $ttl}) "
-                "RETURN l.owner AS owner",
+            holder = tx.run(
+                "MERGE (l:JobLock {job: $job}) SET l.claims = coalesce(l.claims, 0) + 1 "
+                "RETURN l.owner AS owner, l.owner IS NULL OR l.expires_at < datetime() AS free",
+                job=self.job,
+            ).single(strict=True)
+            if not (holder["free"] or holder["owner"] == self.owner):
+                if not _dead_local_holder(holder["owner"]):
+                    return False
+                log.warning("lock of %s: its holder %s is no longer running; taking it over", self.job, holder["owner"])
+            tx.run(
+                "MATCH (l:JobLock {job: $job}) SET l.owner = $owner, l.taken_at = datetime(), "
+                "l.expires_at = datetime() + duration({milliseconds: $ttl})",
                 job=self.job, owner=self.owner, ttl=self.ttl_ms,
-            ).single()
-            return record is not None
+            ).consume()
+            return True
 
         with self.store.session() as session:
             taken = session.execute_write(work)
@@ -148,9 +172,17 @@ class JobLock:
             wait: when the lock is held, poll every ``poll_s`` seconds until it is free
                 instead of raising.
 
+        Yields:
+            The lock that is held: this one, or the one an outer block of this thread already
+            holds on the same server and job (which that block renews and releases).
+
         Raises:
             LockBusy: when another owner holds the lock and ``wait`` is false.
         """
+        outer = _HELD.get().get(self._key)
+        if outer is not None:
+            yield outer
+            return
         while not self.acquire():
             if not wait:
                 info = self.holder_info()
@@ -174,15 +206,21 @@ class JobLock:
         with self._renewed():
             yield True
 
+    @property
+    def _key(self) -> tuple[str, str | None, str]:
+        return (self.store.connection.uri, self.store.database, self.job)
+
     @contextmanager
     def _renewed(self) -> Iterator[None]:
         self.lost.clear()
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(stop,), name=f"lock-{self.job}", daemon=True)
         beat.start()
+        token = _HELD.set({**_HELD.get(), self._key: self})
         try:
             yield
         finally:
+            _HELD.reset(token)
             stop.set()
             beat.join()
             try:

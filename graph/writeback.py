@@ -8,10 +8,17 @@ through the job's *current* run::
     MATCH (run:JobRun {job: 'friends', current: true})
     MATCH (u:User)-[s:SUGGESTED_FRIEND {run_id: run.id}]->(v:User)
 
-:meth:`RunWriter.publish` flips ``current`` from the old run to the new one in a
-single transaction, so a reader sees the old complete result or the new complete
-one.  Superseded results are deleted afterwards; results of a run that crashed
-(even under ``kill -9``) are never current and are deleted by the next run.
+One writer per job: a run holds the job's lock (:mod:`graph.lock`) from start to
+publication, whatever started it, so a second run waits or stops at once
+(:class:`graph.lock.LockBusy`).  :meth:`RunWriter.publish` flips ``current`` from
+the old run to the new one in a single transaction that first checks this run
+still holds the lock and is still ``running``, so at most one run of a job is
+ever current and a run that lost its lock never publishes.
+
+Readers see the old complete result or the new complete one.  The run a publish
+supersedes stays readable until the next publish, so a reader that spans several
+queries can pin it (``run_id``) and still read it whole; older results, and those
+of a run that crashed (even under ``kill -9``), are deleted.
 """
 
 from __future__ import annotations
@@ -21,9 +28,13 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
+import neo4j
+
+from graph.lock import DEFAULT_TTL_S, JobLock, LockBusy, LockLost
 from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.store import GraphStore, batched
 
@@ -42,6 +53,11 @@ def current_run(store: GraphStore, job: str) -> dict[str, Any] | None:
     return run
 
 
+class RunAborted(RuntimeError):
+    """Raised by :meth:`RunWriter.publish` when the run may no longer publish: it is no longer
+    ``running`` (another run purged it) or it no longer holds the job's lock."""
+
+
 class RunWriter:
     """Writes one run of a job.
 
@@ -51,9 +67,14 @@ class RunWriter:
         params: the run's parameters, stored as JSON on the ``JobRun``.
         relationships: relationship types this job writes (allow-listed).
         nodes: node labels this job writes (allow-listed), e.g. ``["Community"]``.
+        batch_size: rows per write transaction (default: the store's).
+        wait: when another run holds the job's lock, wait for it instead of raising
+            :class:`graph.lock.LockBusy`.
+        lock_ttl_s: how long the lock outlives this process's last heartbeat.
 
-    Use as a context manager: leaving it with an exception marks the run failed
-    and removes its partial results; the previous published run stays current.
+    Use as a context manager: entering takes the lock and starts the run; leaving it
+    with an exception marks the run failed and removes its partial results (the
+    previous published run stays current); leaving it frees the lock.
     """
 
     def __init__(
@@ -64,6 +85,8 @@ class RunWriter:
         relationships: Iterable[str] = (),
         nodes: Iterable[str] = (),
         batch_size: int | None = None,
+        wait: bool = False,
+        lock_ttl_s: float = DEFAULT_TTL_S,
     ) -> None:
         self.store = store
         self.job = job
@@ -73,14 +96,38 @@ class RunWriter:
         self.batch_size = batch_size or store.batch_size
         self.run_id = f"{job}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.written = 0
+        self.wait = wait
+        self.lock = JobLock(store, job, lock_ttl_s)
+        self._stack = ExitStack()
 
     def __enter__(self) -> "RunWriter":
-        self.start()
+        self.lock = self._stack.enter_context(self.lock.hold(self.wait))
+        try:
+            if self.lock.run_id is not None:
+                # The same thread already writes a run of this job under the lock it reuses.
+                raise LockBusy(self.job, f"run {self.lock.run_id} of this process", None)
+            self.lock.run_id = self.run_id
+            self._stack.callback(setattr, self.lock, "run_id", None)
+            self.start()
+        except BaseException:
+            self._stack.close()
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is not None:
-            self.fail(repr(exc))
+        try:
+            if exc is not None:
+                self._fail_quietly(repr(exc))
+        finally:
+            self._stack.close()
+
+    def _fail_quietly(self, error: str) -> None:
+        # The error that ended the run is what the caller must see, also when the server that
+        # would record the failure has gone: the next run deletes what this one left.
+        try:
+            self.fail(error)
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            log.warning("run %s: could not record its failure (%s); the next run removes its partial results", self.run_id, exc)
 
     def start(self) -> str:
         """Removes leftovers of earlier unpublished runs of this job and records this run as running.
@@ -122,11 +169,44 @@ class RunWriter:
             f"MATCH (b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}}) "
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props, r.run_id = $run_id RETURN count(r) AS n"
         )
+        return self._write_batches(query, rows)
+
+    def _write_batches(self, query: str, rows: Iterable[Mapping[str, Any]]) -> int:
         created = 0
         for batch in batched(rows, self.batch_size):
+            self.lock.ensure_held()
             created += self.store.write(query, {"rows": list(batch), "run_id": self.run_id})[0]["n"]
         self.written += created
         return created
+
+    def carry_over(self, rel_type: str, src_label: str, refreshed: Iterable[str]) -> int:
+        """Copies into this run the current run's ``rel_type`` relationships whose start node is not
+        among ``refreshed`` (keys of ``src_label``), so that a run that recomputed only some start
+        nodes still publishes a complete result.
+
+        Returns:
+            The number of relationships copied (0 when the job has no current run).
+        """
+        rel_type, src_label = check_relationship_type(rel_type), check_label(src_label)
+        if rel_type not in self.relationships:
+            raise ValueError(f"{rel_type} was not declared as an output of job {self.job!r}")
+        self.lock.ensure_held()
+        before = self._count(rel_type)
+        self.store.run_autocommit(
+            f"MATCH (run:JobRun {{job: $job, current: true}}) "
+            f"MATCH (a:{src_label})-[old:{rel_type} {{run_id: run.id}}]->(b) WHERE NOT a.{NODE_KEYS[src_label]} IN $refreshed "
+            f"CALL (a, old, b) {{ CREATE (a)-[new:{rel_type}]->(b) SET new = properties(old), new.run_id = $run_id }} "
+            "IN TRANSACTIONS OF 10000 ROWS",
+            {"job": self.job, "refreshed": list(refreshed), "run_id": self.run_id},
+        )
+        copied = self._count(rel_type) - before
+        self.written += copied
+        return copied
+
+    def _count(self, rel_type: str) -> int:
+        return self.store.read(
+            f"MATCH ()-[r:{rel_type} {{run_id: $run_id}}]->() RETURN count(r) AS n", {"run_id": self.run_id}
+        )[0]["n"]
 
     def write_nodes(self, label: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Creates ``(:label {key, …props, run_id})`` for each row ``{key, props}``.
@@ -141,27 +221,48 @@ class RunWriter:
             f"UNWIND $rows AS row CREATE (n:{label}) SET n = row.props, n.{NODE_KEYS[label]} = row.key, "
             "n.run_id = $run_id RETURN count(n) AS n"
         )
-        created = 0
-        for batch in batched(rows, self.batch_size):
-            created += self.store.write(query, {"rows": list(batch), "run_id": self.run_id})[0]["n"]
-        self.written += created
-        return created
+        return self._write_batches(query, rows)
 
     def publish(self, metrics: Mapping[str, Any]) -> None:
-        """Makes this run the current one in a single transaction, then deletes superseded results."""
-        self.store.write_many(
-            [
-                (
-                    "MATCH (old:JobRun {job: $job, current: true}) SET old.current = false, old.status = 'superseded'",
-                    {"job": self.job},
-                ),
-                (
-                    "MATCH (r:JobRun {id: $id}) SET r.current = true, r.status = 'completed', "
-                    "r.metrics = $metrics, r.finished_at = datetime()",
-                    {"id": self.run_id, "metrics": json.dumps(dict(metrics), sort_keys=True, default=str)},
-                ),
-            ]
-        )
+        """Makes this run the current one in a single transaction, then deletes results older
+        than the run it superseded.
+
+        Raises:
+            RunAborted: when this run no longer holds the job's lock or is no longer running;
+                nothing is changed and the current run stays current.
+        """
+        self.lock.ensure_held()
+        encoded = json.dumps(dict(metrics), sort_keys=True, default=str)
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            # Writing the lock node first serialises every publish of this job behind it, and
+            # fails this one unless its owner still holds an unexpired lock.
+            held = tx.run(
+                "MATCH (l:JobLock {job: $job, owner: $owner}) WHERE l.expires_at >= datetime() "
+                "SET l.published_run = $id RETURN l.owner AS owner",
+                job=self.job, owner=self.lock.owner, id=self.run_id,
+            ).single()
+            if held is None:
+                raise RunAborted(f"run {self.run_id} no longer holds the lock of {self.job!r}; it was not published")
+            me = tx.run(
+                "MATCH (r:JobRun {id: $id}) RETURN r.status AS status, coalesce(r.purged, false) AS purged", id=self.run_id
+            ).single()
+            if me is None or me["status"] != "running" or me["purged"]:
+                state = "gone" if me is None else f"{me['status']}{', purged' if me['purged'] else ''}"
+                raise RunAborted(f"run {self.run_id} is {state}, not running; it was not published")
+            tx.run(
+                "MATCH (old:JobRun {job: $job, current: true}) "
+                "SET old.current = false, old.status = 'superseded', old.superseded_at = datetime()",
+                job=self.job,
+            ).consume()
+            tx.run(
+                "MATCH (r:JobRun {id: $id}) SET r.current = true, r.status = 'completed', "
+                "r.metrics = $metrics, r.finished_at = datetime()",
+                id=self.run_id, metrics=encoded,
+            ).consume()
+
+        with self.store.session() as session:
+            session.execute_write(work)
         log.info("run %s published", self.run_id)
         self.purge()
 
@@ -174,14 +275,17 @@ class RunWriter:
         self.purge()
 
     def purge(self) -> None:
-        """Deletes the results of every run of this job that is neither current nor this running one.
+        """Deletes the results of every run of this job except the current one, the one it
+        superseded last (kept for readers that pinned it) and this running one.
 
         A run left ``running`` by a crashed process is marked ``abandoned``; the
         ``JobRun`` nodes stay as history, flagged ``purged``.
         """
         stale = self.store.read(
+            "OPTIONAL MATCH (last:JobRun {job: $job, status: 'superseded'}) WHERE NOT coalesce(last.purged, false) "
+            "WITH last ORDER BY coalesce(last.superseded_at, last.finished_at) DESC LIMIT 1 "
             "MATCH (r:JobRun {job: $job}) WHERE NOT coalesce(r.current, false) "
-            "AND NOT (r.id = $me AND r.status = 'running') "
+            "AND NOT (r.id = $me AND r.status = 'running') AND (last IS NULL OR r <> last) "
             "AND NOT coalesce(r.purged, false) RETURN r.id AS id, r.outputs AS outputs",
             {"job": self.job, "me": self.run_id},
         )

@@ -29,6 +29,13 @@ def _key_file(text: str) -> tuple[str, Path]:
     return kind, Path(path)
 
 
+def _wait_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", action="store_true",
+        help="when another run of the job is in progress, wait for it to finish (default: exit at once with status 3)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="python -m jobs", description="sociograph analytics jobs")
@@ -76,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rejects", type=Path, default=Path("sociograph.rejects.tsv"), help="where rejected rows are written")
     ingest.add_argument("--batch-size", type=int, help="rows per transaction")
     ingest.add_argument("--bulk", action="store_true", help="first load into an empty local database through neo4j-admin import (stops the server meanwhile)")
+    _wait_flag(ingest)
 
     embed = sub.add_parser("embed", help="write text embeddings of posts and user profiles (incremental)")
     embed.add_argument("--model", help="packaged text model (default: SOCIOGRAPH_EMBEDDING_MODEL or all-MiniLM-L6-v2)")
     embed.add_argument("--device", choices=["auto", "cpu", "cuda"])
     embed.add_argument("--batch-size", type=int, help="texts per forward pass")
+    _wait_flag(embed)
 
     for job, what in (
         ("communities", "detect communities with a GNN over structure and text; write Community and IN_COMMUNITY"),
@@ -88,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         parser_job = sub.add_parser(job, help=what)
         parser_job.add_argument("--seed", type=int, default=0)
+        _wait_flag(parser_job)
         parser_job.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
         parser_job.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
         parser_job.add_argument(
@@ -108,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--seed", type=int, default=0)
     rec.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
     rec.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    _wait_flag(rec)
 
     evaluate = sub.add_parser("evaluate", help="measure a job on a public dataset or your files, in a throwaway Neo4j")
     evaluate.add_argument(
@@ -155,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--seed", type=int, default=0)
     pipe.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     pipe.add_argument("--skip", action="append", default=[], choices=["embed", "sentiment", "communities", "friends", "recommend"])
+    _wait_flag(pipe)
 
     sched = sub.add_parser(
         "schedule",
@@ -167,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     sent.add_argument("--device", choices=["auto", "cpu", "cuda"])
     sent.add_argument("--batch-size", type=int, help="texts per forward pass of the embedding model")
     sent.add_argument("--page-size", type=int, default=2000, help="posts read and written per page")
+    _wait_flag(sent)
 
     reply = sub.add_parser("reply", help="suggest replies: print them for one post, or write them for many into the graph")
     which = reply.add_mutually_exclusive_group(required=True)
@@ -174,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="write suggestions for every embedded post")
     which.add_argument("--limit", type=int, help="write suggestions for the first N embedded posts (by id)")
     reply.add_argument("--k", type=int, default=3, help="suggestions per post (default 3)")
+    _wait_flag(reply)
 
     gen = sub.add_parser("generate", help="write a synthetic social network as canonical files")
     gen.add_argument("--users", type=int, default=2000)
@@ -223,18 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "embed":
             from jobs.embed_cmd import run_embed_command
 
-            return run_embed_command(settings, args.model, args.device, args.batch_size)
+            return run_embed_command(settings, args.model, args.device, args.batch_size, args.wait)
         if args.command in ("communities", "friends"):
             from jobs.gnn_cmd import run_job
 
             return run_job(
                 settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None),
-                args.mini_batches,
+                args.mini_batches, args.wait,
             )
         if args.command == "sentiment":
             from jobs.sentiment_cmd import run_sentiment_command
 
-            return run_sentiment_command(settings, args.device, args.batch_size, args.page_size)
+            return run_sentiment_command(settings, args.device, args.batch_size, args.page_size, args.wait)
         if args.command == "evaluate" and (args.online or args.target is None):
             from jobs.feedback import run_online_evaluation
 
@@ -250,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "recommend":
             from jobs.recommend_cmd import run_recommend_command
 
-            return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device)
+            return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device, args.wait)
         if args.command == "evaluate" and args.target == "recommend":
             from jobs.recommend_eval_cmd import run_recommend_evaluation
 
@@ -262,11 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reply":
             from jobs.reply_cmd import run_reply_command
 
-            return run_reply_command(settings, args.post, args.limit, args.k)
+            return run_reply_command(settings, args.post, args.limit, args.k, args.wait)
         if args.command == "pipeline":
             from jobs.pipeline import run_pipeline
 
-            return run_pipeline(settings, args.seed, args.device, tuple(args.skip))
+            return run_pipeline(settings, args.seed, args.device, tuple(args.skip), args.wait)
         if args.command == "schedule":
             from jobs.scheduler import run_schedule_command
 

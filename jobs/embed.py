@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from graph.lock import JobLock
 from graph.schema import check_label
 from graph.store import GraphStore
 from text.embeddings import Encoder, text_hash
@@ -210,21 +211,23 @@ def embed_users(run: EmbedRun) -> None:
 def run_embed(
     store: GraphStore, encoder: Encoder, page_size: int = 5_000, on_progress: Callable[[int], None] | None = None
 ) -> EmbedSummary:
-    """Runs the embed job: vector indexes, then posts, then users (whose profiles use the post vectors).
+    """Runs the embed job: vector indexes, then posts, then users (whose profiles use the post vectors),
+    under the job's lock (:class:`graph.lock.LockBusy` when another run holds it).
 
     Returns:
         Counts of embedded, unchanged and text-less posts and users.
     """
     progress = on_progress or (lambda n: None)
     summary = EmbedSummary(encoder.name)
-    ensure_vector_indexes(store, encoder.dim)
-    writer = VectorWriter(store, encoder.name)
-    run = EmbedRun(store, encoder, writer, summary, page_size, progress)
-    try:
-        embed_posts(run)
-        # Profiles average the post vectors, so every post write must land first.
-        writer.flush()
-        embed_users(run)
-    finally:
-        writer.close()
+    with JobLock(store, "embed").hold():
+        ensure_vector_indexes(store, encoder.dim)
+        writer = VectorWriter(store, encoder.name)
+        run = EmbedRun(store, encoder, writer, summary, page_size, progress)
+        try:
+            embed_posts(run)
+            # Profiles average the post vectors, so every post write must land first.
+            writer.flush()
+            embed_users(run)
+        finally:
+            writer.close()
     return summary

@@ -9,6 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from graph.config import Settings
+from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.communities import CommunityConfig
 from jobs.communities_job import run_communities
@@ -37,12 +38,14 @@ def run_job(
     k: int = 20,
     embedding: str | None = None,
     mini_batches: bool = False,
+    wait: bool = False,
 ) -> int:
     """Runs the ``communities`` or ``friends`` job and prints its summary.
 
     Args:
         embedding: the communities job's :attr:`CommunityConfig.embedding` (default: its own).
         mini_batches: train on sampled mini-batches even when the graph fits full-batch.
+        wait: when another run of the job holds its lock, wait for it instead of exiting.
 
     Returns:
         0 when the run was published.
@@ -52,7 +55,7 @@ def run_job(
     communities = CommunityConfig(**({"embedding": embedding} if embedding else {}))
     trains = job == "friends" or communities.embedding == "sage"
     start = time.perf_counter()
-    with GraphStore.from_settings(settings) as store:
+    with GraphStore.from_settings(settings) as store, JobLock(store, job).hold(wait):
         graph = read_social_graph(store, settings.page_size)
         with tqdm(total=encoder.epochs, desc=f"{job}: train", unit=" epoch", disable=not trains) as bar:
             def on_epoch(epoch: int, loss: float) -> None:

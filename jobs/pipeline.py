@@ -21,24 +21,29 @@ log = logging.getLogger(__name__)
 STEPS = ("embed", "sentiment", "communities", "friends", "recommend")
 
 
-def pipeline_steps(settings: Settings, seed: int = 0, device: str | None = None) -> list[tuple[str, Callable[[], int]]]:
-    """Returns ``(name, run)`` for each job in order; ``run()`` returns its exit status."""
+def pipeline_steps(
+    settings: Settings, seed: int = 0, device: str | None = None, wait: bool = False
+) -> list[tuple[str, Callable[[], int]]]:
+    """Returns ``(name, run)`` for each job in order; ``run()`` returns its exit status and takes the
+    job's lock (waiting for it when ``wait``, else raising :class:`graph.lock.LockBusy`)."""
     return [
-        ("embed", lambda: run_embed_command(settings, None, device, None)),
-        ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000)),
-        ("communities", lambda: run_job(settings, "communities", seed, device)),
-        ("friends", lambda: run_job(settings, "friends", seed, device)),
-        ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device)),
+        ("embed", lambda: run_embed_command(settings, None, device, None, wait)),
+        ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000, wait)),
+        ("communities", lambda: run_job(settings, "communities", seed, device, wait=wait)),
+        ("friends", lambda: run_job(settings, "friends", seed, device, wait=wait)),
+        ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device, wait)),
     ]
 
 
-def run_pipeline(settings: Settings, seed: int = 0, device: str | None = None, skip: tuple[str, ...] = ()) -> int:
-    """Runs the jobs in order, skipping ``skip``.
+def run_pipeline(
+    settings: Settings, seed: int = 0, device: str | None = None, skip: tuple[str, ...] = (), wait: bool = False
+) -> int:
+    """Runs the jobs in order, skipping ``skip``; ``wait`` waits for a job whose lock another run holds.
 
     Returns:
         0 when every job succeeded, else the first failing job's status.
     """
-    for name, run in pipeline_steps(settings, seed, device):
+    for name, run in pipeline_steps(settings, seed, device, wait):
         if name in skip:
             continue
         log.info("pipeline: %s", name)

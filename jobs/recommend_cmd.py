@@ -7,14 +7,20 @@ import time
 from tqdm import tqdm
 
 from graph.config import Settings
+from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.recommend import Progress, run_recommend
 from jobs.recommend_model import TrainConfig
 from jobs.runtime import torch_device
 
 
-def run_recommend_command(settings: Settings, k: int, seed: int, epochs: int | None, device: str | None) -> int:
+def run_recommend_command(
+    settings: Settings, k: int, seed: int, epochs: int | None, device: str | None, wait: bool = False
+) -> int:
     """Runs the recommend job with progress bars and prints a summary line.
+
+    Args:
+        wait: when another run of the job holds its lock, wait for it instead of exiting.
 
     Returns:
         0.
@@ -22,7 +28,7 @@ def run_recommend_command(settings: Settings, k: int, seed: int, epochs: int | N
     config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     torch_dev = torch_device(device or settings.device)
     start = time.perf_counter()
-    with GraphStore.from_settings(settings) as store:
+    with GraphStore.from_settings(settings) as store, JobLock(store, "recommend").hold(wait):
         users = store.node_count("User")
         with tqdm(total=config.epochs, unit=" epochs", desc="train", mininterval=0.5) as train_bar, \
                 tqdm(total=users, unit=" users", desc="recommend", mininterval=0.5) as user_bar:

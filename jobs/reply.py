@@ -229,6 +229,9 @@ def write_suggestions(
 ) -> ReplyBatchSummary:
     """Suggests replies to every embedded post (or the first ``limit`` by id) and publishes them as one run.
 
+    A run with a ``limit`` recomputes those posts only and carries the current run's suggestions
+    for every other post over, so it never replaces a complete result with a partial one.
+
     Returns:
         Counts of posts, posts with at least one suggestion, suggestions and suggestions per method.
     """
@@ -236,7 +239,9 @@ def write_suggestions(
     params = {"limit": limit, "k": config.k, "neighbours": config.neighbours, "weights": vars(config.weights)}
     with RunWriter(store, JOB, params, relationships=[REL_TYPE]) as writer:
         summary = ReplyBatchSummary(writer.run_id)
+        refreshed: list[str] = []
         for ids in _embedded_posts(store, limit, page):
+            refreshed += ids
             rows = []
             for pid, suggestions in suggest_replies(store, ids, config).items():
                 summary.posts_with_suggestions += bool(suggestions)
@@ -259,8 +264,10 @@ def write_suggestions(
             summary.suggestions += writer.write_relationships(REL_TYPE, "Post", "Post", rows)
             summary.posts += len(ids)
             progress(len(ids))
+        carried = writer.carry_over(REL_TYPE, "Post", refreshed) if limit is not None else 0
         writer.publish(
             {
+                "carried_over": carried,
                 "posts": summary.posts,
                 "posts_with_suggestions": summary.posts_with_suggestions,
                 "suggestions": summary.suggestions,

@@ -8,8 +8,9 @@ import numpy as np
 from tqdm import tqdm
 
 from graph.config import Settings
+from graph.lock import JobLock
 from graph.store import GraphStore
-from jobs.reply import Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
+from jobs.reply import JOB, Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
 from text.replies import Suggestion
 
 
@@ -33,8 +34,11 @@ def format_suggestions(suggestions: Sequence[Suggestion]) -> str:
     return "\n".join(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}\n   {s.reason}" for s in suggestions)
 
 
-def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int) -> int:
+def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int, wait: bool = False) -> int:
     """Prints up to ``k`` suggestions for ``post``, or writes suggestions for every embedded post (``limit`` caps).
+
+    Args:
+        wait: when writing and another run of the job holds its lock, wait for it instead of exiting.
 
     Returns:
         0; 1 when ``post`` is unknown or cannot be embedded.
@@ -53,9 +57,14 @@ def run_reply_command(settings: Settings, post: str | None, limit: int | None, k
             if suggestions:
                 print(format_suggestions(suggestions))
             return 0
-        total = store.read("MATCH (p:Post) WHERE p.embedding IS NOT NULL RETURN count(p) AS n")[0]["n"]
-        with tqdm(total=min(total, limit) if limit else total, unit=" posts", desc="reply", mininterval=0.5) as bar:
-            summary = write_suggestions(store, limit, config, on_progress=bar.update)
+        with JobLock(store, JOB).hold(wait):
+            return _write_all(store, limit, config)
+
+
+def _write_all(store: GraphStore, limit: int | None, config: ReplySettings) -> int:
+    total = store.read("MATCH (p:Post) WHERE p.embedding IS NOT NULL RETURN count(p) AS n")[0]["n"]
+    with tqdm(total=min(total, limit) if limit else total, unit=" posts", desc="reply", mininterval=0.5) as bar:
+        summary = write_suggestions(store, limit, config, on_progress=bar.update)
     print(
         f"run {summary.run_id}: {summary.suggestions:,d} suggestions for {summary.posts_with_suggestions:,d} "
         f"of {summary.posts:,d} posts ({', '.join(f'{m} {n:,d}' for m, n in sorted(summary.methods.items())) or 'none'})"

@@ -228,7 +228,9 @@ def test_job_killed_mid_write_leaves_the_previous_run_and_a_rerun_finishes(loade
     assert subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=600).returncode == 0
     after = current_run(loaded, job)
     assert after["id"] != before["id"]
-    assert loaded.relationship_count(rel_type) == loaded.read(count, {"run": after["id"]})[0]["n"] > 0
+    # The killed run's output is gone; the run the rerun superseded stays readable until the next publish.
+    assert loaded.relationship_count(rel_type) == loaded.read(count, {"run": after["id"]})[0]["n"] + published
+    assert loaded.read(count, {"run": after["id"]})[0]["n"] > 0
     statuses = loaded.read("MATCH (r:JobRun {job: $job}) RETURN collect(r.status) AS s", {"job": job})[0]["s"]
     assert "abandoned" in statuses
 
@@ -255,4 +257,6 @@ def test_feedback_measures_acceptance_and_feeds_ignored_suggestions_back(loaded:
     assert second["metrics"]["hard_negatives"] == ignored.shape[1] > 0
     history = loaded.read("MATCH (r:JobRun {id: $id}) RETURN r.metrics AS m, r.status AS s", {"id": first["run_id"]})[0]
     assert history["s"] == "superseded" and '"accepted": 3' in history["m"]
+    third = run_friends(loaded, social, config, seed=1, device=CPU)
+    assert third["run_id"] != second["run_id"]
     assert loaded.read("MATCH ()-[s:SUGGESTED_FRIEND {run_id: $run}]->() RETURN count(s) AS n", {"run": first["run_id"]})[0]["n"] == 0
