@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from graph.catalogue import bind_parameters, load_query
+from graph.catalogue import bind_parameters, load_query, parse_arguments
 from graph.config import Settings
 from graph.store import GraphStore
-from jobs.output import parse_param, render
+from jobs.output import render
 
 KEY_METRICS: dict[str, tuple[str, ...]] = {
     "communities": ("communities", "modularity", "nmi", "largest_share"),
@@ -25,11 +25,13 @@ KEY_METRICS: dict[str, tuple[str, ...]] = {
 def run_query_command(settings: Settings, name: str, params: Sequence[str], fmt: str) -> int:
     """Runs catalogue query ``name`` with ``key=value`` parameters in a read transaction and prints it.
 
+    Each value is read as the type the query declares for it (:func:`graph.catalogue.parse_arguments`).
+
     Returns:
         0; an unknown query or a missing required parameter raises, naming what to give.
     """
     text = load_query(name)
-    bound = bind_parameters(name, text, dict(parse_param(p) for p in params))
+    bound = bind_parameters(name, text, parse_arguments(name, text, params))
     with GraphStore.from_settings(settings) as store:
         keys, rows = store.read_columns(text, bound)
     print(render(keys, rows, fmt))

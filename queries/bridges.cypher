@@ -6,7 +6,14 @@
 // like a bridge).  Opted-out users are never listed.
 // default $min_friends = 3
 // default $k = 20
-MATCH (run:JobRun {job: 'communities', current: true})
+// Pin one run with $run_id (a run_id this query returned): it stays readable until the publish after the next.
+// default $run_id = null
+// param $min_friends: integer
+// param $k: integer
+// param $run_id: string
+MATCH (run:JobRun {job: 'communities'})
+WHERE ($run_id IS NULL AND run.current) OR run.id = $run_id
+WITH run ORDER BY run.finished_at DESC LIMIT 1
 MATCH (u:User)-[:IN_COMMUNITY {run_id: run.id}]->(home:Community)
 WHERE NOT coalesce(u.opt_out, false)
 MATCH (u)-[:FOLLOWS]-(friend:User)

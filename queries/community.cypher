@@ -2,7 +2,13 @@
 // one row per member, the most central first (score: cosine of the member's embedding to the
 // community's mean embedding).  Member sentiment is the sentiment job's per-user mean.
 // Parameter: $community, the Community.id or the index within the run (as `communities` lists it).
-MATCH (run:JobRun {job: 'communities', current: true})
+// Pin one run with $run_id (a run_id this query returned): it stays readable until the publish after the next.
+// default $run_id = null
+// param $community: any
+// param $run_id: string
+MATCH (run:JobRun {job: 'communities'})
+WHERE ($run_id IS NULL AND run.current) OR run.id = $run_id
+WITH run ORDER BY run.finished_at DESC LIMIT 1
 MATCH (c:Community {run_id: run.id})
 WHERE c.id = $community OR c.index = $community
 MATCH (u:User)-[m:IN_COMMUNITY {run_id: run.id}]->(c)

@@ -4,7 +4,13 @@
 // are left out.  `positive`/`negative` are the shares of posts labelled so.
 // Parameter: $community (Community.id or index), or null for every community.
 // default $community = null
-MATCH (run:JobRun {job: 'communities', current: true})
+// Pin one run with $run_id (a run_id this query returned): it stays readable until the publish after the next.
+// default $run_id = null
+// param $community: any
+// param $run_id: string
+MATCH (run:JobRun {job: 'communities'})
+WHERE ($run_id IS NULL AND run.current) OR run.id = $run_id
+WITH run ORDER BY run.finished_at DESC LIMIT 1
 MATCH (c:Community {run_id: run.id})
 WHERE $community IS NULL OR c.id = $community OR c.index = $community
 MATCH (u:User)-[:IN_COMMUNITY {run_id: run.id}]->(c)

@@ -2,7 +2,13 @@
 // Read-time guards on top of what the job already excludes: a person who opted out or whom
 // $user has followed since the run is left out (so ranks can have gaps).
 // Parameter: $user (User.id).  Written by `python -m jobs friends`.
-MATCH (run:JobRun {job: 'friends', current: true})
+// Pin one run with $run_id (a run_id this query returned): it stays readable until the publish after the next.
+// default $run_id = null
+// param $user: string
+// param $run_id: string
+MATCH (run:JobRun {job: 'friends'})
+WHERE ($run_id IS NULL AND run.current) OR run.id = $run_id
+WITH run ORDER BY run.finished_at DESC LIMIT 1
 MATCH (me:User {id: $user})-[s:SUGGESTED_FRIEND {run_id: run.id}]->(other:User)
 WHERE NOT coalesce(other.opt_out, false)
   AND NOT (me)-[:FOLLOWS]->(other)

@@ -5,6 +5,8 @@
 // Parameters: $job (e.g. 'friends') or null for all jobs; $limit (how many runs).
 // default $job = null
 // default $limit = 50
+// param $job: string
+// param $limit: integer
 MATCH (r:JobRun)
 WHERE $job IS NULL OR r.job = $job
 RETURN r.job AS job, r.id AS run_id, r.status AS status, coalesce(r.current, false) AS current,

@@ -1,6 +1,7 @@
 // People who share the most interest tags with $user and whom $user does not follow yet:
 // a plain-Cypher baseline that the GNN friend suggestions improve on.
 // Opted-out users are never suggested.  Parameter: $user (User.id).
+// param $user: string
 MATCH (me:User {id: $user})-[:TAGGED]->(t:Tag)<-[:TAGGED]-(other:User)
 WHERE other <> me
   AND NOT coalesce(other.opt_out, false)

@@ -1,5 +1,7 @@
 // Posts most similar in meaning to $post (cosine over text embeddings), best first.
 // Parameters: $post (Post.id), $k (how many).
+// param $post: string
+// param $k: integer
 MATCH (p:Post {id: $post})
 CALL db.index.vector.queryNodes('post_embedding', $k + 1, p.embedding) YIELD node, score
 WHERE node <> p

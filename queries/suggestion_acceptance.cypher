@@ -7,8 +7,9 @@
 //   that is already connected, so a connection found between a suggested pair appeared after
 //   the run.  (It may have come about without the suggestion: this is an upper bound on what
 //   the suggestions caused, not a causal effect.)
-// - A superseded run's relationships are deleted when the next run publishes (`purged`), so
-//   only runs whose relationships are still there (the current run) are measured live
+// - A superseded run's relationships are deleted at the publish after the one that superseded
+//   it (`purged`), so only runs whose relationships are still there (the current run and the
+//   one it superseded) are measured live
 //   (`measured = 'live'`).  For a purged run the query shows the figures recorded in its
 //   metrics before the deletion, under `online` {shown, accepted, rate} (`measured =
 //   'recorded'`), or nulls when none were: the friends job records them just before it
@@ -17,6 +18,7 @@
 //   The recorded figures are the JobRun's online_shown and online_accepted properties.
 // Parameter: $job ('friends' or 'recommend'), or null for both.
 // default $job = null
+// param $job: string
 MATCH (run:JobRun)
 WHERE run.job IN ['friends', 'recommend'] AND ($job IS NULL OR run.job = $job)
   AND run.status IN ['completed', 'superseded']

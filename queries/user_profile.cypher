@@ -1,4 +1,5 @@
 // One user at a glance.  Parameter: $user (User.id).
+// param $user: string
 MATCH (u:User {id: $user})
 OPTIONAL MATCH (u)-[ut:TAGGED]->(t:Tag)
 WITH u, t, ut ORDER BY ut.weight DESC, t.name

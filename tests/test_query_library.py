@@ -60,7 +60,7 @@ def _memberships(store: GraphStore) -> dict[str, int]:
 
 
 def test_parameters_are_declared_and_required_ones_are_named() -> None:
-    assert query_parameters(load_query("friend_suggestions")) == {"user": ...}
+    assert query_parameters(load_query("friend_suggestions")) == {"run_id": None, "user": ...}
     assert query_parameters(load_query("job_runs")) == {"job": None, "limit": 50}
     assert bind_parameters("job_runs", load_query("job_runs"), {"job": "friends"}) == {"job": "friends", "limit": 50}
     with pytest.raises(ValueError, match="needs user: python -m jobs query friend_suggestions user="):
@@ -239,8 +239,8 @@ def test_suggestion_acceptance_counts_suggestions_that_became_connections(result
     assert not set(followed) & set(run_query("friend_suggestions", store=results, user=user)["user"])
     assert not set(liked) & set(run_query("recommendations", store=results, user=user)["post"])
 
-    # New runs purge the old runs' relationships.  Each job records how its old run fared
-    # just before superseding it.
+    # Each job records how its old run fared just before superseding it; the superseded run's
+    # relationships stay until the next publish, so it is still measured live.
     social = read_social_graph(results)
     run_friends(results, social, FriendsConfig(k=5, encoder=EncoderConfig(epochs=5)), seed=1, device=CPU)
     run_recommend(results, k=5, config=TrainConfig(epochs=2, batch_size=1024, lr=1e-2), device=CPU)
@@ -248,10 +248,15 @@ def test_suggestion_acceptance_counts_suggestions_that_became_connections(result
     assert history.index.tolist()[:2] == [current_run(results, "recommend")["id"], current_run(results, "friends")["id"]]
     assert (history["measured"].iloc[:2] == "live").all()
     old = history.loc[friends_run["id"]]
-    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "recorded", before.loc["friends", "shown"], 3)
+    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "live", before.loc["friends", "shown"], 3)
     assert old["acceptance"] == pytest.approx(3 / old["shown"], abs=1e-4)
     old = history.loc[recommend_run["id"]]
-    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "recorded", before.loc["recommend", "shown"], 2)
+    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "live", before.loc["recommend", "shown"], 2)
+
+    # One more publish deletes the first run's relationships: its recorded figures remain.
+    run_friends(results, social, FriendsConfig(k=5, encoder=EncoderConfig(epochs=5)), seed=2, device=CPU)
+    old = run_query("suggestion_acceptance", store=results).set_index("run_id").loc[friends_run["id"]]
+    assert (old["status"], old["measured"], old["shown"], old["accepted"]) == ("superseded", "recorded", before.loc["friends", "shown"], 3)
 
 
 def test_demo_prints_reply_drafts_for_the_most_upset_film_post(results: GraphStore, capsys: pytest.CaptureFixture[str]) -> None:
