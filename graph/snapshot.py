@@ -4,6 +4,21 @@ Node ids are read in key order, one page per query, each page returned as one
 record of ``collect``-ed lists; relationships are read per page of source ids.
 Ids become contiguous indices through :class:`IdMap`, vectorised with pandas,
 so no Python loop runs per node or per relationship.
+
+What a snapshot is, when the graph is written while it is read
+---------------------------------------------------------------
+Each page is its own transaction, so a snapshot is not one point in time.  It holds
+the nodes of each label as they were when their page was read, and the relationships
+*among those nodes* that exist when the relationships' page is read:
+
+- a node created after its page was read is not in the snapshot, and a relationship
+  that touches it is dropped (counted in :attr:`Snapshot.dropped` and logged), so no
+  edge index is ever ``-1``: every one is in ``[0, num_nodes)``;
+- a node deleted after its page was read stays in the snapshot, with the features
+  it had, but without relationships, since deleting a node deletes them.
+
+Labels and relationship types pass the schema's allow-lists, and feature and weight
+property names :func:`graph.schema.check_property`, before any query runs.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data, HeteroData
 
-from graph.schema import NODE_KEYS, check_label, check_relationship_type
+from graph.schema import NODE_KEYS, check_label, check_property, check_relationship_type
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -80,11 +95,14 @@ class Snapshot:
             ``data[edge_type].edge_index`` (``[2, E]`` int64), plus ``edge_weight`` (``[E]``).
         id_maps: one :class:`IdMap` per label.
         missing_features: per label, how many nodes lacked the feature property.
+        dropped: per edge type, how many relationships were left out because an endpoint
+            was created after its page was read (0 when nothing was written meanwhile).
     """
 
     data: HeteroData
     id_maps: dict[str, IdMap]
     missing_features: dict[str, int] = field(default_factory=dict)
+    dropped: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def homogeneous(self, label: str, rel_type: str) -> Data:
         """Returns a ``Data`` of one label and one relationship type between nodes of that label."""
@@ -98,10 +116,27 @@ class Snapshot:
         return out
 
 
+def _check(projection: Projection) -> None:
+    """Raises :class:`graph.schema.SchemaError` for a name that may not reach Cypher text, and
+    ``ValueError`` for a relationship whose labels are not both projected."""
+    for label, feature in projection.nodes.items():
+        check_label(label)
+        if feature is not None:
+            check_property(feature)
+    for spec in projection.relationships:
+        check_label(spec.src)
+        check_label(spec.dst)
+        check_relationship_type(spec.type)
+        if spec.weight is not None:
+            check_property(spec.weight)
+        if spec.src not in projection.nodes or spec.dst not in projection.nodes:
+            raise ValueError(f"relationship {spec.edge_type} needs both labels in the projection")
+
+
 def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_size: int) -> tuple[list[str], list]:
-    key = NODE_KEYS[check_label(label)]
+    key = NODE_KEYS[label]
     # collect() drops nulls, which would misalign features and ids: missing becomes [].
-    feature_expr = f"collect(coalesce(n.`{feature}`, []))" if feature else "[]"
+    feature_expr = f"collect(coalesce(n.`{feature}`, []))" if feature is not None else "[]"
     query = (
         f"MATCH (n:{label}) WHERE n.{key} > $after "
         f"WITH n ORDER BY n.{key} LIMIT $page "
@@ -134,11 +169,10 @@ def _features(values: list, n: int) -> tuple[torch.Tensor | None, torch.Tensor |
 
 
 def _read_edges(store: GraphStore, spec: RelSpec, src_ids: list[str], page_size: int) -> tuple[list, list, list]:
-    rel_type = check_relationship_type(spec.type)
-    src_key, dst_key = NODE_KEYS[check_label(spec.src)], NODE_KEYS[check_label(spec.dst)]
-    weight_expr = f"collect(coalesce(r.`{spec.weight}`, 1.0))" if spec.weight else "[]"
+    src_key, dst_key = NODE_KEYS[spec.src], NODE_KEYS[spec.dst]
+    weight_expr = f"collect(coalesce(r.`{spec.weight}`, 1.0))" if spec.weight is not None else "[]"
     query = (
-        f"MATCH (a:{spec.src})-[r:{rel_type}]->(b:{spec.dst}) "
+        f"MATCH (a:{spec.src})-[r:{spec.type}]->(b:{spec.dst}) "
         f"WHERE a.{src_key} >= $lo AND a.{src_key} <= $hi "
         f"RETURN collect(a.{src_key}) AS src, collect(b.{dst_key}) AS dst, {weight_expr} AS weight"
     )
@@ -158,20 +192,29 @@ def _read_edges(store: GraphStore, spec: RelSpec, src_ids: list[str], page_size:
 
 
 def read_snapshot(store: GraphStore, projection: Projection, page_size: int | None = None) -> Snapshot:
-    """Reads ``projection`` from the graph.
+    """Reads ``projection`` from the graph, a page of ``page_size`` nodes per transaction.
 
     Returns:
-        A :class:`Snapshot`; relationships whose endpoint label was not projected are skipped.
+        A :class:`Snapshot` as the module docstring defines it: the nodes as of their page's
+        read and the relationships among them; relationships with an endpoint outside the
+        snapshot are dropped and counted, so every edge index is in ``[0, num_nodes)``.
+
+    Raises:
+        SchemaError: for a label, relationship type, feature or weight name that is not
+            allowed, before any query runs.
+        ValueError: for a relationship whose labels are not both in the projection.
     """
+    _check(projection)
     page = page_size or 50_000
     data = HeteroData()
     id_maps: dict[str, IdMap] = {}
     missing: dict[str, int] = {}
+    dropped: dict[tuple[str, str, str], int] = {}
     for label, feature in projection.nodes.items():
         ids, values = _read_node_pages(store, label, feature, page)
         id_maps[label] = IdMap(ids)
         data[label].num_nodes = len(ids)
-        if feature:
+        if feature is not None:
             x, has_x, missing[label] = _features(values, len(ids))
             if x is not None:
                 data[label].x = x
@@ -179,13 +222,21 @@ def read_snapshot(store: GraphStore, projection: Projection, page_size: int | No
             if missing[label]:
                 log.info("%d of %d %s nodes lack %r (zero features, has_x false)", missing[label], len(ids), label, feature)
     for spec in projection.relationships:
-        if spec.src not in id_maps or spec.dst not in id_maps:
-            raise ValueError(f"relationship {spec.edge_type} needs both labels in the projection")
         src, dst, weight = _read_edges(store, spec, list(id_maps[spec.src].ids), page)
         src_index = id_maps[spec.src].to_index(src)
         dst_index = id_maps[spec.dst].to_index(dst)
-        edge_index = torch.from_numpy(np.stack([src_index, dst_index]))
-        data[spec.edge_type].edge_index = edge_index
-        if spec.weight:
-            data[spec.edge_type].edge_weight = torch.tensor(weight, dtype=torch.float32)
-    return Snapshot(data, id_maps, missing)
+        # An endpoint created after its page was read maps to -1, which torch would take for
+        # the last node: such relationships are not among the snapshot's nodes, so they go.
+        inside = (src_index >= 0) & (dst_index >= 0)
+        dropped[spec.edge_type] = int(inside.size - np.count_nonzero(inside))
+        if dropped[spec.edge_type]:
+            log.info(
+                "dropped %d of %d %s relationships: an endpoint was created after its page was read",
+                dropped[spec.edge_type], inside.size, spec.edge_type,
+            )
+            src_index, dst_index = src_index[inside], dst_index[inside]
+        data[spec.edge_type].edge_index = torch.from_numpy(np.stack([src_index, dst_index]))
+        if spec.weight is not None:
+            weights = np.asarray(weight, dtype=np.float32)
+            data[spec.edge_type].edge_weight = torch.from_numpy(weights[inside] if dropped[spec.edge_type] else weights)
+    return Snapshot(data, id_maps, missing, dropped)
