@@ -128,7 +128,7 @@ def parse_arguments(name: str, text: str, arguments: Iterable[str]) -> dict[str,
         try:
             params[key] = _CONVERTERS[types[key]](raw)
         except ValueError as exc:
-            raise ParameterError(f"query {name!r}: {key}={raw!r} is not a {types[key]}") from exc
+            raise ParameterError(f"query {name!r}: {key}={raw!r} is not of type {types[key]}") from exc
     return params
 
 

@@ -51,3 +51,26 @@ def test_ingest_without_input_is_a_usage_error(store: GraphStore) -> None:
     result = jobs(store, "ingest")
     assert result.returncode == 2
     assert "nothing to ingest" in result.stderr
+
+
+def test_query_reads_each_value_as_its_declared_type(store: GraphStore) -> None:
+    store.write("CREATE (:User {id: '123', name: 'Numeric id'}), (:User {id: '0123', name: 'Leading zero'})")
+    for text_id, name in (("123", "Numeric id"), ("0123", "Leading zero"), ('"123"', "Numeric id")):
+        result = jobs(store, "query", "user_profile", f"user={text_id}", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert [row["name"] for row in json.loads(result.stdout)] == [name]
+    wrong = jobs(store, "query", "similar_users", "user=123", "k=many")
+    assert wrong.returncode == 2 and "k='many' is not of type integer" in wrong.stderr
+    unknown = jobs(store, "query", "user_profile", "usr=123")
+    assert unknown.returncode == 2 and "takes no parameter 'usr'" in unknown.stderr
+
+
+def test_a_job_whose_lock_is_held_exits_3_naming_the_holder(store: GraphStore) -> None:
+    store.write(
+        "CREATE (:JobLock {job: 'reply', owner: 'elsewhere:1:x', taken_at: datetime(), "
+        "expires_at: datetime() + duration({hours: 1})})"
+    )
+    result = jobs(store, "reply", "--all")
+    assert result.returncode == 3, result.stderr
+    assert "held by elsewhere:1:x since" in result.stderr and "--wait" in result.stderr
+    assert store.read("MATCH (r:JobRun) RETURN count(r) AS n")[0]["n"] == 0

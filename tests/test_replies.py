@@ -166,7 +166,7 @@ def test_batch_writes_ranked_relationships_and_a_rerun_replaces_them(graph: Grap
         post_rels.sort(key=lambda r: r["rank"])
         assert [r["rank"] for r in post_rels] == list(range(1, len(post_rels) + 1)) and len(post_rels) <= 3
         assert [r["score"] for r in post_rels] == sorted((r["score"] for r in post_rels), reverse=True)
-    listed = graph.read(load_query("suggested_replies"), {"post": QUERY})
+    listed = graph.read(load_query("suggested_replies"), {"post": QUERY, "run_id": None})
     assert [r["source"] for r in listed] == [r["source"] for r in by_post[QUERY]]
     assert listed[0]["source"] == ADMISSIBLE and listed[0]["run_id"] == first.run_id
 
@@ -183,7 +183,24 @@ def test_batch_writes_ranked_relationships_and_a_rerun_replaces_them(graph: Grap
     assert second.run_id != first.run_id and second.suggestions == first.suggestions
     kept = graph.read("MATCH ()-[s:SUGGESTED_REPLY]->() RETURN collect(DISTINCT s.run_id) AS r")[0]["r"]
     assert sorted(kept) == sorted([first.run_id, second.run_id]), "the superseded run stays until the next publish"
-    assert graph.read(load_query("suggested_replies"), {"post": QUERY})[0]["run_id"] == second.run_id
+    assert graph.read(load_query("suggested_replies"), {"post": QUERY, "run_id": None})[0]["run_id"] == second.run_id
+
+
+def test_a_limited_run_refreshes_its_posts_and_carries_the_others_over(graph: GraphStore) -> None:
+    full = write_suggestions(graph, page=100)
+    by_run = (
+        "MATCH (p:Post)-[s:SUGGESTED_REPLY {run_id: $run}]->(r:Post) "
+        "RETURN p.id AS post, r.id AS source, s.rank AS rank ORDER BY post, rank"
+    )
+    before = graph.read(by_run, {"run": full.run_id})
+    limited = write_suggestions(graph, limit=5, page=100)
+    assert limited.posts == 5 and current_run(graph, "reply")["id"] == limited.run_id
+    after = graph.read(by_run, {"run": limited.run_id})
+    assert {r["post"] for r in after} == {r["post"] for r in before}, "no post lost its suggestions"
+    refreshed = set(sorted({r["post"] for r in before})[:5])
+    kept = [r for r in before if r["post"] not in refreshed]
+    assert [r for r in after if r["post"] not in refreshed] == kept
+    assert current_run(graph, "reply")["metrics"]["carried_over"] == len(kept) > 0
 
 
 def test_cli_prints_suggestions_with_no_generator_installed(graph: GraphStore) -> None:
