@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_S = 300.0
 """How long a lock outlives its holder's last heartbeat."""
 
+SERVER_GONE = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
+"""The driver's errors for a server that stopped answering, after its own retries."""
+
 _HELD: ContextVar[dict[tuple[str, str | None, str], "JobLock"]] = ContextVar("sociograph_held_locks", default={})
 """The locks this thread of control holds, by (server URI, database, job)."""
 
@@ -217,17 +220,30 @@ class JobLock:
         beat = threading.Thread(target=self._heartbeat, args=(stop,), name=f"lock-{self.job}", daemon=True)
         beat.start()
         token = _HELD.set({**_HELD.get(), self._key: self})
+        server_gone = False
         try:
             yield
+        except SERVER_GONE:
+            server_gone = True
+            raise
         finally:
             _HELD.reset(token)
             stop.set()
-            beat.join()
-            try:
-                self.release()
-            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
-                # The server is gone: the lock expires by itself after its TTL.
-                log.warning("could not release the lock of %s: %s", self.job, exc)
+            # A renewal under way may be waiting out the driver's retries; once the owner is
+            # cleared below it matches nothing, so there is no need to wait for it.
+            beat.join(timeout=1.0)
+            if server_gone:
+                log.warning("lock of %s left to expire: Neo4j went away", self.job)
+            else:
+                self._release_quietly()
+
+    def _release_quietly(self) -> None:
+        try:
+            self.release()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            # The server is gone: the lock expires by itself after its TTL (or when a taker on
+            # this host finds this process gone).
+            log.warning("could not release the lock of %s: %s", self.job, exc)
 
     def _heartbeat(self, stop: threading.Event) -> None:
         # Renewing at a third of the TTL leaves two chances before expiry if one renewal fails.

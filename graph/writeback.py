@@ -34,7 +34,7 @@ from typing import Any
 
 import neo4j
 
-from graph.lock import DEFAULT_TTL_S, JobLock, LockBusy, LockLost
+from graph.lock import DEFAULT_TTL_S, SERVER_GONE, JobLock, LockBusy, LockLost
 from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.store import GraphStore, batched
 
@@ -116,7 +116,11 @@ class RunWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
-            if exc is not None:
+            if isinstance(exc, SERVER_GONE):
+                # Recording the failure would only wait out the driver's retries: the next run
+                # marks this one abandoned and deletes what it wrote.
+                log.warning("run %s stopped: Neo4j went away (%s)", self.run_id, exc)
+            elif exc is not None:
                 self._fail_quietly(repr(exc))
         finally:
             self._stack.close()
