@@ -63,49 +63,63 @@ def test_concurrent_takers_get_the_lock_exactly_once(store: GraphStore) -> None:
     assert store.read("MATCH (l:JobLock {job: 'embed'}) RETURN count(l) AS n")[0]["n"] == 1
 
 
+def _expiry(store: GraphStore, job: str):
+    return store.read("MATCH (l:JobLock {job: $job}) RETURN l.expires_at AS e", {"job": job})[0]["e"]
+
+
 def test_the_lock_expires_after_its_ttl_without_renewal(store: GraphStore) -> None:
-    holder = JobLock(store, "friends", ttl_s=1.0)
+    holder = JobLock(store, "friends", ttl_s=3600)
     assert holder.acquire()
-    other = JobLock(store, "friends", ttl_s=1.0)
+    other = JobLock(store, "friends", ttl_s=3600)
     assert not other.acquire()
-    assert _wait_until(other.acquire, timeout=10)
+    # Expiry is decided on the server's clock: move it rather than wait for it.
+    store.write("MATCH (l:JobLock {job: 'friends'}) SET l.expires_at = datetime() - duration({seconds: 1})")
+    assert other.acquire()
     assert not holder.renew(), "the first holder lost its expired lock"
+    assert other.holder() == other.owner
 
 
 def test_a_held_lock_is_renewed_while_the_job_runs_and_released_after(store: GraphStore) -> None:
-    lock = JobLock(store, "recommend", ttl_s=1.0)
+    lock = JobLock(store, "recommend", ttl_s=3.0)
     with lock.held() as taken:
         assert taken
-        time.sleep(2.5)  # past two TTLs: only the heartbeat keeps it
-        assert not JobLock(store, "recommend", ttl_s=1.0).acquire()
+        seen = [_expiry(store, "recommend")]
+        # Two renewals observed, however slow the machine: only the heartbeat moves the expiry.
+        assert _wait_until(lambda: seen.append(_expiry(store, "recommend")) or len(set(seen)) >= 3, timeout=60)
+        assert sorted(set(seen)) == list(dict.fromkeys(seen)), "each renewal pushed the expiry forward"
+        assert not JobLock(store, "recommend", ttl_s=3.0).acquire()
     assert lock.holder() is None
-    with JobLock(store, "recommend", ttl_s=1.0).held() as taken:
+    with JobLock(store, "recommend", ttl_s=3.0).held() as taken:
         assert taken
 
 
 def test_a_killed_holder_does_not_hold_the_lock_forever(settings: Settings, store: GraphStore) -> None:
     conn = settings.connection()
     env = {**os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password}
+    # An owner on another host: nobody here can see that it died, so only its TTL frees the lock.
     script = (
         "import sys, time\n"
         "from graph.store import GraphStore\n"
         "from graph.lock import JobLock\n"
         "store = GraphStore.from_settings()\n"
-        "with JobLock(store, 'friends', ttl_s=2.0).held() as taken:\n"
+        "with JobLock(store, 'friends', ttl_s=2.0, owner='other-host:1:child').held() as taken:\n"
         "    print('taken' if taken else 'busy', flush=True)\n"
         "    time.sleep(600)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "taken"
-        time.sleep(3)  # beyond one TTL: the child's heartbeat keeps the lock
+        first = _expiry(store, "friends")
+        assert _wait_until(lambda: _expiry(store, "friends") != first, timeout=60), "the child's heartbeat renews"
         assert not JobLock(store, "friends", ttl_s=2.0).acquire()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+    last = _expiry(store, "friends")
     successor = JobLock(store, "friends", ttl_s=2.0)
-    assert not successor.acquire(), "the dead holder's lock is still within its TTL"
-    assert _wait_until(successor.acquire, timeout=15)
+    assert _wait_until(successor.acquire, timeout=60)
+    taken_at = store.read("MATCH (l:JobLock {job: 'friends'}) RETURN l.taken_at AS t")[0]["t"]
+    assert taken_at.to_native() >= last.to_native(), "taken only once the dead holder's lock had expired"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
