@@ -18,13 +18,12 @@ from text.emotion import detect_emotions
 from text.sentiment import SentimentClassifier, language_of
 from text.sentiment_data import tweeteval_split, weibo_split
 
-# The shipped weights' figures on these fixed samples, from
-#   python -m jobs evaluate sentiment --dataset tweeteval --path ../shared/datasets/tweeteval_sentiment --limit 2000
-#   python -m jobs evaluate sentiment --dataset weibo2018 --path ../shared/datasets/weibo2018_sentiment
-# The computation is deterministic; the tolerance covers float rounding across BLAS builds.
-TWEETEVAL_FIRST_2000 = {"macro_recall": 0.6668, "accuracy": 0.6385}
-WEIBO_TEST = {"macro_recall": 0.8459, "accuracy": 0.878}
-TOLERANCE = 0.005
+# Thresholds from the project's goals (README, evaluation table), not from the model's own
+# output: a constant, shuffled or untrained classifier falls far below each of them.
+TWEETEVAL_FLOOR = {"macro_recall": 0.65, "accuracy": 0.60}
+"""On the first 2,000 TweetEval test tweets (goal: macro-recall 0.65 on the whole split)."""
+WEIBO_FLOOR = {"macro_recall": 0.82, "accuracy": 0.87}
+"""On the weibo2018 test split (goal: accuracy 0.87)."""
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +31,11 @@ def classifier() -> SentimentClassifier:
     return SentimentClassifier(device="cpu")
 
 
-def test_tweeteval_sample_reproduces_reported_figures_and_beats_vader(classifier: SentimentClassifier, datasets: Path) -> None:
+def test_tweeteval_sample_reaches_the_goal_and_beats_vader(classifier: SentimentClassifier, datasets: Path) -> None:
     split = tweeteval_split(datasets / "tweeteval_sentiment", "test").head(2_000)
     result = evaluate_sentiment(classifier, "tweeteval", split)
-    for metric, expected in TWEETEVAL_FIRST_2000.items():
-        assert abs(result["model"][metric] - expected) <= TOLERANCE, (metric, result)
+    for metric, floor in TWEETEVAL_FLOOR.items():
+        assert result["model"][metric] >= floor, (metric, result)
     assert result["model"]["macro_recall"] > result["baselines"]["vader"]["macro_recall"] + 0.05
     # The emotion lexicon has no labelled data to be scored on; gold sentiment is the nearest check:
     # tweets it calls angry or sad lean negative, and joyful ones positive, well beyond the base rates.
@@ -49,11 +48,11 @@ def test_tweeteval_sample_reproduces_reported_figures_and_beats_vader(classifier
     assert polarity["joy"]["negative"] <= 0.8 * base["negative"], polarity
 
 
-def test_weibo_test_reproduces_reported_figures_and_beats_snownlp(classifier: SentimentClassifier, datasets: Path) -> None:
+def test_weibo_test_reaches_the_goal_and_beats_snownlp(classifier: SentimentClassifier, datasets: Path) -> None:
     split = weibo_split(datasets / "weibo2018_sentiment", "test")
     result = evaluate_sentiment(classifier, "weibo2018", split)
-    for metric, expected in WEIBO_TEST.items():
-        assert abs(result["model"][metric] - expected) <= TOLERANCE, (metric, result)
+    for metric, floor in WEIBO_FLOOR.items():
+        assert result["model"][metric] >= floor, (metric, result)
     assert result["model"]["accuracy"] > result["baselines"]["snownlp"]["accuracy"]
 
 
