@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -123,28 +123,120 @@ def test_nodes_and_self_loops() -> None:
     assert [(row[2], row[3], row[4]) for row in valid] == [("a", "b", None)]
 
 
-COLUMNS = {
-    FieldType.ID: [" a", "b ", "c"],
-    FieldType.STRING: ["x", " y ", "z"],
-    FieldType.INT: ["1", " 2", "-3"],
-    FieldType.WEIGHT: ["1", "2.5e1", " 0 ", "-0.0", "1_0"],
-    FieldType.BOOL: ["true", "0", "Y"],
-    FieldType.TEXT: ["hello", " there "],
-    FieldType.DATETIME: ["1700000000", "2026-01-02T03:04:05+02:00"],
+@dataclass(frozen=True)
+class Err:
+    """An expected error: ``part`` of its reason."""
+
+    part: str
+
+
+UTC = timezone.utc
+EXPECTED: dict[FieldType, list[tuple[str, Any]]] = {
+    FieldType.ID: [
+        (" a", "a"),
+        ("b ", "b"),
+        ("caf\u00e9", "caf\u00e9"),
+        ("g\u0430", "g\u0430"),
+        ("x" * 1000, "x" * 1000),
+        ("u\t1", Err("U+0009, a control character")),
+        ("u\n1", Err("U+000A, a control character")),
+        ("g\u200b", Err("U+200B, an invisible format character")),
+        ("cafe\u0301", Err("not in Unicode NFC")),
+        ("x" * 1001, Err("id too long: 1001 characters, at most 1000")),
+    ],
+    FieldType.STRING: [
+        ("x", "x"),
+        (" y ", " y "),
+        ("Ann\tLee", "Ann\tLee"),
+        ("s" * 20_000, "s" * 20_000),
+        ("B\x00o", Err("NUL character")),
+        ("s" * 20_001, Err("string too long")),
+    ],
+    FieldType.INT: [
+        ("1", 1),
+        (" 2", 2),
+        ("-3", -3),
+        (str(2**63 - 1), 2**63 - 1),
+        (str(-(2**63)), -(2**63)),
+        ("3.5", Err("unparsable integer")),
+        ("bad", Err("unparsable integer")),
+        (str(2**63), Err("out of the 64-bit range")),
+    ],
+    FieldType.WEIGHT: [
+        ("1", 1.0),
+        ("2.5e1", 25.0),
+        (" 0 ", 0.0),
+        ("-0.0", 0.0),
+        ("1_0", 10.0),
+        ("bad", Err("unparsable number")),
+        ("inf", Err("not a finite number")),
+        ("NaN", Err("not a finite number")),
+        ("1e309", Err("not a finite number")),
+        ("-1", Err("negative weight")),
+    ],
+    FieldType.BOOL: [
+        ("true", True),
+        ("0", False),
+        ("Y", True),
+        (" yes ", True),
+        ("F", False),
+        ("2", Err("not a boolean")),
+        ("maybe", Err("not a boolean")),
+    ],
+    FieldType.TEXT: [
+        ("hello", "hello"),
+        (" there ", " there "),
+        ("t" * 20_000, "t" * 20_000),
+        ("t\x00", Err("NUL character")),
+        ("t" * 20_001, Err("text too long: 20001 characters")),
+    ],
+    FieldType.DATETIME: [
+        ("1700000000", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        ("0", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("2026-01-02T03:04:05+02:00", datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)),
+        ("2026-01-02", datetime(2026, 1, 2, tzinfo=UTC)),
+        ("-1", Err("negative Unix time")),
+        ("1969-12-31T23:59:59Z", Err("date-time before 1970")),
+        ("1700000000000", Err("seconds expected, not milliseconds")),
+        ("nan", Err("not a date-time")),
+        ("garbage", Err("unparsable date-time")),
+    ],
 }
+"""Per type, raw values and what each parses to (or the error), written by hand."""
+
+MISSING = {FieldType.ID: "missing or empty id", FieldType.TEXT: "empty text"}
 
 
-@pytest.mark.parametrize("field_type", list(COLUMNS))
-@pytest.mark.parametrize("spoil", [None, "", "  ", "bad", "inf", "-1"])
+def absent(field: Field) -> list[tuple[str | None, Any]]:
+    """Absent values: ``None`` when the field is optional, else the missing-value error; blank
+    text is an error of its own either way."""
+    missing: Any = Err(MISSING.get(field.type, "missing value")) if field.required else None
+    blank = Err("empty text") if field.type is FieldType.TEXT else missing
+    return [(None, missing), ("", missing), ("   ", blank)]
+
+
+def assert_parsed(got: tuple[list[Any], dict[int, str]], want: list[Any]) -> None:
+    parsed, errors = got
+    assert len(parsed) == len(want)
+    for i, (value, expected) in enumerate(zip(parsed, want)):
+        if isinstance(expected, Err):
+            assert value is None and i in errors and expected.part in errors[i], (i, value, errors.get(i))
+        else:
+            assert i not in errors, errors[i]
+            assert value == expected and type(value) is type(expected), (i, value, expected)
+    assert set(errors) == {i for i, expected in enumerate(want) if isinstance(expected, Err)}
+
+
+@pytest.mark.parametrize("field_type", list(EXPECTED))
 @pytest.mark.parametrize("required", [False, True])
-def test_a_whole_column_parses_as_its_values_would_one_by_one(field_type: FieldType, spoil: str | None, required: bool) -> None:
+def test_a_column_parses_to_the_values_written_by_hand(field_type: FieldType, required: bool) -> None:
     field = Field("f", field_type, required)
-    values = [*COLUMNS[field_type], spoil, *COLUMNS[field_type]]
-    parsed, errors = parse_column(field, values)
-    want_parsed, want_errors = parse_each(field, values)
-    assert errors == want_errors
-    assert len(parsed) == len(want_parsed)
-    for got, want in zip(parsed, want_parsed):
-        assert got == want or (isinstance(got, float) and math.isnan(got) and math.isnan(want))
-    clean, clean_errors = parse_column(field, COLUMNS[field_type])
-    assert (clean, clean_errors) == parse_each(field, COLUMNS[field_type])
+    good = [(raw, want) for raw, want in EXPECTED[field_type] if not isinstance(want, Err)]
+    spoils = [(raw, want) for raw, want in EXPECTED[field_type] if isinstance(want, Err)] + absent(field)
+    raws, wants = [raw for raw, _ in good], [want for _, want in good]
+    for parse in (parse_column, parse_each):
+        assert_parsed(parse(field, raws), wants)
+        for raw, want in spoils:
+            # One bad or absent value among clean ones: the column path falls back value by value.
+            assert_parsed(parse(field, [*raws, raw, *raws]), [*wants, want, *wants])
+        assert_parsed(parse(field, [raw for raw, _ in spoils]), [want for _, want in spoils])

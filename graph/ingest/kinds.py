@@ -113,7 +113,10 @@ REL_KINDS: dict[str, RelKind] = {
     k.name: k for k in (FOLLOWS, POSTED, INTERACTED, REPLY_TO, POST_TAGGED, USER_TAGGED)
 }
 MAX_TEXT_CHARS = 20_000
-"""Longest accepted text; longer values are rejected rather than truncated silently."""
+"""Longest accepted text or string; longer values are rejected rather than truncated silently."""
+MAX_ID_CHARS = 1_000
+"""Longest accepted id: at most 4,000 bytes of UTF-8, well inside what Neo4j can index (about
+8 KiB a key, beyond which the whole batch's transaction fails)."""
 
 
 def kind_columns(kind: NodeKind | RelKind) -> list[str]:

@@ -7,14 +7,16 @@ in one pass, and only a column holding an absent or bad value is parsed value by
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from graph.ingest.kinds import MAX_TEXT_CHARS, Field, FieldType, NodeKind, RelKind
+from graph.ingest.kinds import MAX_ID_CHARS, MAX_TEXT_CHARS, Field, FieldType, NodeKind, RelKind
 from graph.ingest.rows import RawRow, Reject
 
 TRUE = {"true", "1", "yes", "y", "t"}
@@ -29,11 +31,50 @@ Parser = Callable[[str | None], Any]
 """Parses one raw value of a field: returns the typed value or ``None`` when absent, raises :class:`FieldError`."""
 
 _MISSING = {FieldType.ID: "missing or empty id", FieldType.TEXT: "empty text"}
+_INT64 = (-(2**63), 2**63 - 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NOT_PRINTABLE = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character",
+    "Cs": "a lone surrogate",
+    "Co": "a private-use character",
+    "Cn": "an unassigned code point",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Zs": "a space other than ' '",
+}
+_NUL = "NUL character (binary data, or a UTF-16 file read as UTF-8?)"
+
+
+def _id(raw: str) -> str:
+    """An id is compared exactly, as stored: so that two spellings of one visible id cannot become
+    two nodes, it must be printable (no control, invisible format, separator other than the space,
+    private-use or unassigned characters) and in Unicode NFC.  Ids that are not are refused rather
+    than rewritten, which would make the graph's keys disagree with the source's."""
+    value = raw.strip()
+    if len(value) > MAX_ID_CHARS:
+        raise FieldError(f"id too long: {len(value)} characters, at most {MAX_ID_CHARS}")
+    if not value.isprintable():
+        ch = next(c for c in value if not c.isprintable())
+        raise FieldError(f"id holds U+{ord(ch):04X}, {_NOT_PRINTABLE[unicodedata.category(ch)]}")
+    if not unicodedata.is_normalized("NFC", value):
+        raise FieldError(f"id {value!r} is not in Unicode NFC form (normalise the source's ids to NFC)")
+    return value
+
+
+def _string(raw: str) -> str:
+    if "\x00" in raw:
+        raise FieldError(_NUL)
+    if len(raw) > MAX_TEXT_CHARS:
+        raise FieldError(f"string too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
+    return raw
 
 
 def _text(raw: str) -> str:
     if not raw.strip():
         raise FieldError("empty text")
+    if "\x00" in raw:
+        raise FieldError(_NUL)
     if len(raw) > MAX_TEXT_CHARS:
         raise FieldError(f"text too long: {len(raw)} characters, at most {MAX_TEXT_CHARS}")
     return raw
@@ -50,9 +91,13 @@ def _bool(raw: str) -> bool:
 
 def _int(raw: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise FieldError(f"unparsable integer: {raw!r}") from None
+    # Neo4j integers are 64-bit; a larger one would fail the whole batch's transaction.
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise FieldError(f"integer out of the 64-bit range: {raw!r}")
+    return value
 
 
 def _weight(raw: str) -> float:
@@ -68,23 +113,36 @@ def _weight(raw: str) -> float:
 
 
 def _parse_datetime(raw: str) -> datetime:
+    """ISO-8601 (UTC when it names no offset) or Unix seconds, not before 1970: the date-times are
+    of social events, and a negative Unix time is in practice a placeholder for "unknown", which
+    would otherwise load as a real 1969 date.  ISO dates before 1970 are refused alike."""
     text = raw.strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        seconds = float(text)
     except ValueError:
-        pass
-    except (OverflowError, OSError):
-        raise FieldError(f"timestamp out of range: {raw!r}") from None
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds):
+            raise FieldError(f"not a date-time: {raw!r}")
+        if seconds < 0:
+            raise FieldError(f"negative Unix time {raw!r}: date-times before 1970 are refused (leave it empty when unknown)")
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise FieldError(f"Unix time out of range: {raw!r} (seconds expected, not milliseconds)") from None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(f"unparsable date-time (ISO-8601 or Unix seconds expected): {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if value < _EPOCH:
+        raise FieldError(f"date-time before 1970: {raw!r}")
+    return value
 
 
 _CONVERTERS: dict[FieldType, Callable[[str], Any]] = {
-    FieldType.ID: str.strip,
-    FieldType.STRING: str,
+    FieldType.ID: _id,
+    FieldType.STRING: _string,
     FieldType.TEXT: _text,
     FieldType.BOOL: _bool,
     FieldType.INT: _int,
@@ -177,12 +235,21 @@ def _fast_column(field_type: FieldType, values: list[str | None]) -> list[Any] |
     try:
         if field_type is FieldType.ID:
             stripped = list(map(str.strip, values))  # type: ignore[arg-type]
-            return stripped if all(stripped) else None
+            if not all(stripped) or max(map(len, stripped), default=0) > MAX_ID_CHARS:
+                return None
+            # The space is printable and composes with nothing, so the joined ids are printable
+            # and NFC exactly when each id is.
+            joined = " ".join(stripped)
+            return stripped if joined.isprintable() and unicodedata.is_normalized("NFC", joined) else None
         if field_type is FieldType.STRING:
-            blank = None in values or "" in values or any(map(str.isspace, values))  # type: ignore[arg-type]
-            return None if blank else values
+            if None in values or "" in values or any(map(str.isspace, values)):  # type: ignore[arg-type]
+                return None
+            too_long = max(map(len, values), default=0) > MAX_TEXT_CHARS  # type: ignore[arg-type]
+            nul = any(map(str.__contains__, values, repeat("\x00")))  # type: ignore[arg-type]
+            return None if too_long or nul else values
         if field_type is FieldType.INT:
-            return list(map(int, values))  # type: ignore[arg-type]
+            parsed = list(map(int, values))  # type: ignore[arg-type]
+            return parsed if not parsed or (min(parsed) >= _INT64[0] and max(parsed) <= _INT64[1]) else None
         if field_type is FieldType.WEIGHT:
             parsed = list(map(float, values))  # type: ignore[arg-type]
             array = np.fromiter(parsed, dtype=np.float64, count=len(parsed))
