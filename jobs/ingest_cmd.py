@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -13,9 +12,10 @@ from tqdm import tqdm
 
 from graph.config import Settings
 from graph.ingest.bulk import BulkImportError, bulk_load
-from graph.ingest.loader import Loader, LoadSummary, RejectLog
+from graph.ingest.loader import LOCK_NAME, Loader, LoadSummary, RejectLog
 from graph.ingest.readers import InputError
 from graph.ingest.steps import Step, canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
+from graph.lock import JobLock
 from graph.schema import ensure_schema
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
@@ -49,16 +49,28 @@ def plan(args: argparse.Namespace) -> list[Step]:
     return steps
 
 
-def load(store: GraphStore, steps: list[Step], rejects: RejectLog, batch_size: int | None = None) -> LoadSummary:
-    """Creates the schema, then runs ``steps`` with a progress bar.
+def load(
+    store: GraphStore, steps: list[Step], rejects: RejectLog, batch_size: int | None = None, *, wait: bool = False
+) -> LoadSummary:
+    """Creates the schema, then runs ``steps`` with a progress bar, holding the ``ingest`` lock.
+
+    Two loads of one input at once would each resume from, and advance, the same checkpoints;
+    the lock makes a second load wait (``wait``) or fail at once.
 
     Returns:
         The load summary.
+
+    Raises:
+        LockBusy: when another ingest holds the lock and ``wait`` is false.
+        LockLost: when the lock was lost during the load (it stops before the next batch).
     """
+    # The schema comes first: its uniqueness constraint on JobLock is what keeps two takers
+    # from merging two lock nodes.
     ensure_schema(store)
-    with tqdm(unit=" rows", desc="ingest", unit_scale=True, mininterval=0.5) as bar:
-        loader = Loader(store, rejects, batch_size=batch_size, on_progress=bar.update)
-        return run_steps(loader, steps)
+    with JobLock(store, LOCK_NAME).hold(wait=wait) as lock:
+        with tqdm(unit=" rows", desc="ingest", unit_scale=True, mininterval=0.5) as bar:
+            loader = Loader(store, rejects, batch_size=batch_size, on_progress=bar.update, lock=lock)
+            return run_steps(loader, steps)
 
 
 def format_summary(summary: LoadSummary, seconds: float) -> str:
@@ -71,22 +83,34 @@ def format_summary(summary: LoadSummary, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def bulk(settings: Settings, store: GraphStore, steps: list[Step], rejects: RejectLog) -> LoadSummary:
-    """Imports ``steps`` into the empty local database with neo4j-admin, then creates the schema.
+def bulk(
+    settings: Settings, store: GraphStore, steps: list[Step], rejects: RejectLog, *, wait: bool = False
+) -> LoadSummary:
+    """Imports ``steps`` into the empty local database with neo4j-admin, then creates the schema,
+    holding the ``ingest`` lock so that no transactional load or other import starts meanwhile.
+
+    The import replaces the database, lock node included, so the lock is free once the server is back.
 
     Returns:
         The load summary.
 
     Raises:
         BulkImportError: when ``NEO4J_URI`` names another server or the database is not empty.
+        LockBusy: when another ingest holds the lock and ``wait`` is false.
     """
-    if os.environ.get("NEO4J_URI"):
+    if store.connection.external:
         raise BulkImportError("--bulk works on the project-managed server only (NEO4J_URI is set)")
     server = LocalNeo4j(settings.server)
-    with tempfile.TemporaryDirectory(prefix="sociograph-bulk-", dir=settings.server.state_dir) as work:
-        summary = bulk_load(
-            server, lambda: store.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0, steps, rejects, Path(work)
-        )
+    ensure_schema(store)
+
+    def is_empty() -> bool:
+        # Lock nodes, ours among them, are the only nodes an empty database may hold; the import
+        # replaces them with the rest.
+        return store.read("MATCH (n) WHERE NOT n:JobLock RETURN count(n) AS n")[0]["n"] == 0
+
+    with JobLock(store, LOCK_NAME).hold(wait=wait):
+        with tempfile.TemporaryDirectory(prefix="sociograph-bulk-", dir=settings.server.state_dir) as work:
+            summary = bulk_load(server, is_empty, steps, rejects, Path(work))
     ensure_schema(store)
     return summary
 
@@ -103,9 +127,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with GraphStore.from_settings(settings) as store:
             if args.bulk:
-                summary = bulk(settings, store, steps, rejects)
+                summary = bulk(settings, store, steps, rejects, wait=args.wait)
             else:
-                summary = load(store, steps, rejects, args.batch_size)
+                summary = load(store, steps, rejects, args.batch_size, wait=args.wait)
     finally:
         rejects.close()
     print(format_summary(summary, time.perf_counter() - start))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
-from graph.ingest.kinds import MAX_TEXT_CHARS
-from graph.ingest.loader import Loader, RejectLog
-from graph.ingest.steps import canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
-from graph.schema import existing_constraints, NODE_KEYS
+from graph.ingest.kinds import FOLLOWS, INTERACTED, MAX_TEXT_CHARS, USERS, Field, FieldType
+from graph.ingest.loader import (
+    LOCK_NAME, CheckpointConflict, Loader, RejectLog, node_query, relationship_statements, set_properties,
+)
+from graph.ingest.steps import Step, canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
+from graph.lock import JobLock, LockBusy, LockLost
+from graph.schema import existing_constraints, NODE_KEYS, SchemaError
 from graph.store import GraphStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,6 +181,26 @@ def test_generic_lists_with_or_without_header(store: GraphStore, tmp_path: Path,
     assert weights == [{"p": "x", "w": 2.0, "k": "check-in"}, {"p": "y", "w": 1.0, "k": "check-in"}]
 
 
+HOSTILE_NAME = "a`) DETACH DELETE n //"
+
+
+def test_hostile_property_names_never_reach_cypher(store: GraphStore) -> None:
+    store.write("CREATE (:User {id: 'sentinel'})")
+    hostile_merge = dataclasses.replace(INTERACTED, merge_on=HOSTILE_NAME)
+    hostile_field = dataclasses.replace(USERS, fields=(*USERS.fields, Field(HOSTILE_NAME, FieldType.STRING)))
+    with pytest.raises(SchemaError, match="not a property name"):
+        set_properties("r", ["weight", HOSTILE_NAME])
+    with pytest.raises(SchemaError, match="not a property name"):
+        relationship_statements(hostile_merge)
+    with pytest.raises(SchemaError, match="not a property name"):
+        node_query(hostile_field)
+    loader = Loader(store, RejectLog(None))
+    for kind in (hostile_merge, hostile_field):
+        with pytest.raises(SchemaError):
+            loader.load(kind, [], "hostile")
+    assert store.read("MATCH (n) RETURN n.id AS id") == [{"id": "sentinel"}]
+
+
 def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "jobs", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -203,56 +226,179 @@ def test_cli_exit_status_follows_max_rejects(store: GraphStore, tmp_path: Path) 
     assert store.relationship_count("FOLLOWS") == 2
 
 
-def test_killed_load_resumes_to_a_complete_duplicate_free_graph(store: GraphStore, tmp_path: Path) -> None:
-    n = 30_000
+def _duplicates(store: GraphStore, rel_type: str) -> int:
+    return store.read(
+        f"MATCH (a)-[r:{rel_type}]->(b) WITH a, b, r.kind AS kind, count(r) AS c WHERE c > 1 RETURN count(*) AS n"
+    )[0]["n"]
+
+
+def _load_at_once(store: GraphStore, inputs: list[Path], batch_size: int) -> None:
+    """Loads each of ``inputs`` (interaction lists) in its own thread, all starting together."""
+    barrier = threading.Barrier(len(inputs))
+    failures: list[BaseException] = []
+
+    def writer(path: Path) -> None:
+        try:
+            loader = Loader(store, RejectLog(None), batch_size=batch_size)
+            barrier.wait()
+            run_steps(loader, interactions_steps(path))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(path,)) for path in inputs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+
+
+def test_writers_merging_the_same_relationships_at_once_create_none_twice(store: GraphStore, tmp_path: Path) -> None:
+    # Each round, three inputs hold the same interactions in the same order, with other separators:
+    # three checkpoints and no ingest lock between the loaders, so all write each pair at once.
+    # A round is one transaction per writer, so they cannot drift apart as batches go by, and the
+    # endpoints exist beforehand, so creating them does not serialise the writers.
+    rounds, n, users = 6, 1_000, 97
+    store.write("UNWIND range(0, $n - 1) AS i MERGE (:Post {id: 'p' + i})", {"n": n})
+    store.write("UNWIND range(0, $n - 1) AS i MERGE (:User {id: 'u' + i})", {"n": users})
+    for r in range(rounds):
+        rows = [(f"u{(i + r) % users}", f"p{i}", str(i % 3 + 1)) for i in range(n)]
+        inputs = [
+            write(tmp_path / f"{r}-{i}.txt", "".join(sep.join(row) + "\n" for row in rows))
+            for i, sep in enumerate((" ", "\t", "  "))
+        ]
+        _load_at_once(store, inputs, batch_size=n)
+    pairs = {((i + r) % users, i) for r in range(rounds) for i in range(n)}
+    assert store.relationship_count("INTERACTED") == len(pairs)
+    assert _duplicates(store, "INTERACTED") == 0
+    assert (store.node_count("User"), store.node_count("Post")) == (users, n)
+
+
+def _interrupted_after_first_batch(store: GraphStore, steps: list[Step], batch: int) -> None:
+    """Loads ``steps`` until the first batch committed, then stops as a crash would."""
+    def crash(_: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(Loader(store, RejectLog(None), batch_size=batch, on_progress=crash), steps)
+
+
+def test_a_load_read_another_way_does_not_resume_from_the_first_ones_checkpoint(store: GraphStore, tmp_path: Path) -> None:
+    n, batch = 1_000, 100
+    path = write(tmp_path / "edges.txt", "".join(f"u{i} v{i}\n" for i in range(n)))
+    _interrupted_after_first_batch(store, edges_steps(path, header=False), batch)
+    others = [edges_steps(path, header=True), edges_steps(path), edges_steps(path, header=False, encoding="latin-1")]
+    for steps in others:
+        assert run_steps(Loader(store, RejectLog(None), batch_size=batch), steps).kinds[0].resumed_from == 0
+    assert store.relationship_count("FOLLOWS") == n
+    # The first reading again, under another name of its codec, resumes.
+    same = run_steps(Loader(store, RejectLog(None), batch_size=batch), edges_steps(path, header=False, encoding="UTF8"))
+    assert same.kinds[0].resumed_from == batch
+    assert store.read("MATCH (c:IngestCheckpoint) RETURN count(c) AS n")[0]["n"] == 0
+
+
+def test_a_checkpoint_moved_by_another_load_fails_the_next_batch_whole(store: GraphStore, tmp_path: Path) -> None:
+    path = write(tmp_path / "edges.txt", "".join(f"u{i} v{i}\n" for i in range(1_000)))
+    (step,) = edges_steps(path)
+
+    def another_load_moves_it(_: int) -> None:
+        store.write("MATCH (c:IngestCheckpoint {key: $key}) SET c.rows = 700", {"key": step.checkpoint})
+
+    loader = Loader(store, RejectLog(None), batch_size=100, on_progress=another_load_moves_it)
+    with pytest.raises(CheckpointConflict, match="stands at 700 rows, not at 100"):
+        run_steps(loader, [step])
+    assert store.relationship_count("FOLLOWS") == 100
+    assert store.node_count("User") == 200
+    assert store.read("MATCH (c:IngestCheckpoint) RETURN c.rows AS rows") == [{"rows": 700}]
+
+
+def test_a_retried_batch_whose_first_commit_went_through_is_merged_again_without_conflict(store: GraphStore) -> None:
+    loader = Loader(store, RejectLog(None))
+    statements = relationship_statements(FOLLOWS, create_src=True, create_dst=True)
+    rows = [{"src": "u1", "dst": "u2", "merge": None}]
+    for _ in range(2):
+        assert loader._write_batch(statements, rows, "retried", 0, 1) == []
+    assert store.relationship_count("FOLLOWS") == 1
+    assert store.read("MATCH (c:IngestCheckpoint {key: 'retried'}) RETURN c.rows AS rows") == [{"rows": 1}]
+
+
+def test_a_lost_lock_stops_the_load_before_its_next_batch(store: GraphStore, tmp_path: Path) -> None:
+    path = write(tmp_path / "edges.txt", "".join(f"u{i} v{i}\n" for i in range(1_000)))
+    with JobLock(store, LOCK_NAME, ttl_s=0.3).hold() as lock:
+
+        def taken_by_another(_: int) -> None:
+            store.write("MATCH (l:JobLock {job: $job}) SET l.owner = 'another-host:1:x'", {"job": LOCK_NAME})
+            assert lock.lost.wait(5), "the heartbeat should find the lock gone"
+
+        loader = Loader(store, RejectLog(None), batch_size=100, on_progress=taken_by_another, lock=lock)
+        with pytest.raises(LockLost):
+            run_steps(loader, edges_steps(path))
+    assert store.relationship_count("FOLLOWS") == 100
+
+
+def test_a_second_ingest_fails_fast_naming_the_holder_and_two_waiting_ones_load_one_after_the_other(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    n = 6_000
     path = write(tmp_path / "edges.txt", "".join(f"u{i} u{(i * 7 + 1) % n}\n" for i in range(n)))
-    args = ("ingest", "--edges", str(path), "--batch-size", "500", "--rejects", str(tmp_path / "r.tsv"))
-    proc = _cli(*args, env=_env(store))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        done = store.read("MATCH (c:IngestCheckpoint) RETURN max(c.rows) AS rows")[0]["rows"]
-        if done and done >= 5_000:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    partial = store.relationship_count("FOLLOWS")
-    assert 0 < partial < n, "the kill should land mid-load"
-    rerun = _cli(*args, env=_env(store))
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err
-    assert "resumed after" in out
+    args = ("ingest", "--edges", str(path), "--batch-size", "500")
+    env = _env(store)
+    holder = JobLock(store, LOCK_NAME, owner="holder-host:4242:test")
+    with holder.hold():
+        waiting = [_cli(*args, "--wait", "--rejects", str(tmp_path / f"r{i}.tsv"), env=env) for i in range(2)]
+        busy = _cli(*args, "--rejects", str(tmp_path / "r.tsv"), env=env)
+        out, err = busy.communicate(timeout=120)
+        assert busy.returncode == 3, err
+        assert "another run of 'ingest' is in progress (held by holder-host:4242:test since 20" in err
+        assert all(proc.poll() is None for proc in waiting), "the loads with --wait should still be waiting"
+        assert store.relationship_count("FOLLOWS") == 0
+    outputs = [proc.communicate(timeout=300) for proc in waiting]
+    assert [proc.returncode for proc in waiting] == [0, 0], [err for _, err in outputs]
+    # Each ran whole, one after the other: the second found no checkpoint left by the first.
+    assert all(f"{n:,d} rows loaded" in out and "resumed after" not in out for out, _ in outputs)
     assert store.relationship_count("FOLLOWS") == n
     assert store.node_count("User") == n
-    dupes = store.read("MATCH (a)-[r:FOLLOWS]->(b) WITH a, b, count(r) AS c WHERE c > 1 RETURN count(*) AS n")[0]["n"]
-    assert dupes == 0
-    assert store.read("MATCH (c:IngestCheckpoint) RETURN count(c) AS n")[0]["n"] == 0
+    assert _duplicates(store, "FOLLOWS") == 0
+    assert holder.holder() is None
 
 
 @pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the bulk path runs on the project-managed server")
 def test_bulk_import_builds_the_same_graph_as_the_transactional_load(
     store: GraphStore, settings, good_dir: Path, tmp_path: Path
 ) -> None:
-    from graph.ingest.bulk import BulkImportError, bulk_load
-    from graph.schema import ensure_schema
-    from graph.server import LocalNeo4j
+    from graph.ingest.bulk import BulkImportError
+    from jobs.ingest_cmd import bulk
 
     write(good_dir / "reply_to.csv", "src,dst\np2,p1\np2,nowhere\n")
     _, rejects = load_dir(store, good_dir, tmp_path / "r1.tsv")
     transactional = dump(store)
     store.wipe()
-    server = LocalNeo4j(settings.server)
-    is_empty = lambda: store.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == 0  # noqa: E731
+    # The command's own path: it holds the ingest lock, whose node the empty database then holds.
     log = RejectLog(tmp_path / "r2.tsv")
-    summary = bulk_load(server, is_empty, canonical_dir_steps(good_dir), log, tmp_path / "admin")
+    summary = bulk(settings, store, canonical_dir_steps(good_dir), log)
     log.close()
-    ensure_schema(store)
     assert dump(store) == transactional
     bulk_rejects = [line.split("\t") for line in (tmp_path / "r2.tsv").read_text().splitlines()[1:]]
     assert bulk_rejects == rejects and len(rejects) == 1 and "edge to unknown node" in rejects[0][3]
     assert summary.rejected == 1
     with pytest.raises(BulkImportError, match="empty database"):
-        bulk_load(server, is_empty, canonical_dir_steps(good_dir), RejectLog(None), tmp_path / "admin2")
+        bulk(settings, store, canonical_dir_steps(good_dir), RejectLog(None))
+
+
+@pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the bulk path runs on the project-managed server")
+def test_bulk_import_fails_at_once_while_another_ingest_holds_the_lock(
+    store: GraphStore, settings, good_dir: Path
+) -> None:
+    from jobs.ingest_cmd import bulk
+
+    store.write(
+        "MERGE (l:JobLock {job: $job}) SET l.owner = 'other-host:1:x', l.taken_at = datetime(), "
+        "l.expires_at = datetime() + duration('PT5M')",
+        {"job": LOCK_NAME},
+    )
+    with pytest.raises(LockBusy, match="held by other-host:1:x"):
+        bulk(settings, store, canonical_dir_steps(good_dir), RejectLog(None))
+    assert store.read("MATCH (n) WHERE NOT n:JobLock RETURN count(n) AS n") == [{"n": 0}]
 
 
 @pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the bulk path runs on the project-managed server")

@@ -4,13 +4,17 @@ Each batch is one ``UNWIND $rows … MERGE`` transaction.  The transaction also
 advances an ``IngestCheckpoint`` node for the input, so a load that is killed
 resumes after the last committed batch; the checkpoint is removed when the load
 completes, so loading the same file again re-merges (and changes nothing).
+
+A checkpoint never covers a row that is not committed: a batch is handed to the
+writer only after the one before it committed, and its transaction advances the
+checkpoint only from the value that batch left (a compare-and-set), so a failed
+batch stops the load with its own error and nothing after it is written.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +28,8 @@ from graph.ingest.kinds import NodeKind, RelKind
 from graph.ingest.memory import cycle_collection_paused
 from graph.ingest.rows import RawRow, Reject
 from graph.ingest.validate import Checked, Validator
-from graph.schema import NODE_KEYS, check_label, check_relationship_type
+from graph.lock import JobLock
+from graph.schema import NODE_KEYS, check_label, check_property, check_relationship_type
 from graph.store import GraphStore, batched
 
 log = logging.getLogger(__name__)
@@ -91,7 +96,13 @@ class LoadSummary:
         return sum(k.rejected for k in self.kinds)
 
 
-_PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LOCK_NAME = "ingest"
+"""The :class:`graph.lock.JobLock` every ingest command holds while it writes."""
+
+
+class CheckpointConflict(RuntimeError):
+    """Raised, and the batch's transaction rolled back, when an input's checkpoint is not where
+    this load left it (another load of the same input moved or removed it meanwhile)."""
 
 
 def set_properties(var: str, names: Iterable[str]) -> str:
@@ -103,22 +114,27 @@ def set_properties(var: str, names: Iterable[str]) -> str:
     quarter of the relationship load time (Gowalla test split: 15,700 against
     20,800 relationships/s).  They sit in the row map itself, not in a nested map: one
     map per row for the driver to pack and the server to unpack.
+
+    Raises:
+        SchemaError: for a name that is not a plain property name.
     """
-    names = list(names)
-    for name in names:
-        if not _PROPERTY_NAME.fullmatch(name):
-            raise ValueError(f"not a property name: {name!r}")
+    names = [check_property(name) for name in names]
     return "".join(
         f"{' SET' if i == 0 else ','} {var}.`{name}` = coalesce(row.`{name}`, {var}.`{name}`)"
         for i, name in enumerate(names)
     )
 
 
+def _node_key(label: str) -> str:
+    """Returns the key property of ``label``'s nodes, checked as every name put into Cypher text is."""
+    return check_property(NODE_KEYS[check_label(label)])
+
+
 def node_query(kind: NodeKind) -> str:
     """Returns the ``UNWIND … MERGE`` statement that loads a batch of ``kind``'s nodes."""
     label = check_label(kind.label)
     props = set_properties("n", (f.name for f in kind.fields if f.name != kind.key))
-    return f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}){props} RETURN count(*) AS written"
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{_node_key(label)}: row.key}}){props} RETURN count(*) AS written"
 
 
 @dataclass(frozen=True)
@@ -142,7 +158,7 @@ class BatchStatements:
 def node_merge(label: str) -> str:
     """Returns ``UNWIND $ids … MERGE`` of bare ``label`` nodes by key."""
     label = check_label(label)
-    return f"UNWIND $ids AS id MERGE (:{label} {{{NODE_KEYS[label]}: id}})"
+    return f"UNWIND $ids AS id MERGE (:{label} {{{_node_key(label)}: id}})"
 
 
 def relationship_statements(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> BatchStatements:
@@ -155,9 +171,9 @@ def relationship_statements(kind: RelKind, create_src: bool = False, create_dst:
     rel_type = check_relationship_type(kind.rel_type)
     src_label, dst_label = check_label(kind.src_label), check_label(kind.dst_label)
     create_dst = kind.create_dst if create_dst is None else create_dst
-    src = f"(a:{src_label} {{{NODE_KEYS[src_label]}: row.src}})"
-    dst = f"(b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}})"
-    merge_props = f" {{{kind.merge_on}: row.merge}}" if kind.merge_on else ""
+    src = f"(a:{src_label} {{{_node_key(src_label)}: row.src}})"
+    dst = f"(b:{dst_label} {{{_node_key(dst_label)}: row.dst}})"
+    merge_props = f" {{{check_property(kind.merge_on)}: row.merge}}" if kind.merge_on else ""
     props = set_properties("r", (f.name for f in kind.fields if f.name != kind.merge_on))
     return BatchStatements(
         write=(
@@ -187,8 +203,13 @@ def _payload(kind: NodeKind | RelKind, checked: Checked) -> list[dict[str, Any]]
 
 
 _CHECKPOINT_READ = "MATCH (c:IngestCheckpoint {key: $key}) RETURN c['rows'] AS rows"
-_CHECKPOINT_SET = "MERGE (c:IngestCheckpoint {key: $key}) SET c.rows = $rows"
-_CHECKPOINT_DONE = "MATCH (c:IngestCheckpoint {key: $key}) DELETE c"
+# Setting a property write-locks the checkpoint for the rest of the transaction, so the value
+# read next is the latest committed one and no other load of this input moves it before we commit.
+_CHECKPOINT_LOCK = "MERGE (c:IngestCheckpoint {key: $key}) SET c.written_at = datetime()"
+_CHECKPOINT_ADVANCE = (
+    "MATCH (c:IngestCheckpoint {key: $key}) WITH c, coalesce(c['rows'], 0) AS before SET c.rows = $rows RETURN before"
+)
+_CHECKPOINT_DONE = "MATCH (c:IngestCheckpoint {key: $key}) WHERE c.rows = $rows DELETE c"
 
 
 class Loader:
@@ -199,6 +220,8 @@ class Loader:
         rejects: where rejected rows go.
         batch_size: rows per transaction.
         on_progress: called with the number of input rows consumed after each batch.
+        lock: the held ``ingest`` lock; checked before each batch, so a load whose lock was
+            lost stops (:class:`graph.lock.LockLost`) instead of writing beside another one.
     """
 
     def __init__(
@@ -207,11 +230,13 @@ class Loader:
         rejects: RejectLog,
         batch_size: int | None = None,
         on_progress: Callable[[int], None] | None = None,
+        lock: JobLock | None = None,
     ) -> None:
         self.store = store
         self.rejects = rejects
         self.batch_size = batch_size or store.batch_size
         self.on_progress = on_progress or (lambda n: None)
+        self.lock = lock
         self.summary = LoadSummary()
 
     def load(
@@ -235,6 +260,13 @@ class Loader:
 
         Returns:
             The counts for this input (also appended to :attr:`summary`).
+
+        Raises:
+            neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError: the error of the first
+                batch that failed; no later batch was written, and the checkpoint covers only
+                the batches before it.
+            CheckpointConflict: when another load of the same input moved the checkpoint.
+            graph.lock.LockLost: when :attr:`lock` was lost during the load.
         """
         summary = KindSummary(kind.name, source)
         self.summary.kinds.append(summary)
@@ -260,10 +292,12 @@ class Loader:
             self.on_progress(consumed)
 
         done = 0
+        expected = skip  # where the checkpoint stands once the batch handed over last commits
         in_flight: tuple[Future, Checked, int] | None = None
-        # One writer thread: the next batch is validated while the server writes this one,
-        # and batches still commit in order, so checkpoints stay exact.  Checkpoints count
-        # input rows (rejects included), so a resumed load skips exactly what was read.
+        # One writer thread: the next batch is validated while the server writes this one, and
+        # it is handed over only once this one committed, so a failed batch is the last one tried
+        # and its error is the one raised.  Checkpoints count input rows (rejects included), so a
+        # resumed load skips exactly what was read.
         with cycle_collection_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
             for batch in batched(rows, self.batch_size):
                 checked, rejects = validator.check(batch)
@@ -276,14 +310,17 @@ class Loader:
                     continue
                 fresh = _from_position(checked, skip - done) if skip > done else checked
                 done += consumed
-                future = writer.submit(self._write_batch, statements, _payload(kind, fresh), checkpoint, done)
+                payload = _payload(kind, fresh)
                 if in_flight is not None:
                     settle(*in_flight)
-                in_flight = (future, fresh, consumed)
+                if self.lock is not None:
+                    self.lock.ensure_held()
+                future = writer.submit(self._write_batch, statements, payload, checkpoint, expected, done)
+                in_flight, expected = (future, fresh, consumed), done
             if in_flight is not None:
                 settle(*in_flight)
         if checkpoint:
-            self.store.write(_CHECKPOINT_DONE, {"key": checkpoint})
+            self.store.write(_CHECKPOINT_DONE, {"key": checkpoint, "rows": expected})
         summary.duplicates = validator.duplicates
         return summary
 
@@ -292,9 +329,27 @@ class Loader:
         self.rejects.add(reject)
 
     def _write_batch(
-        self, statements: BatchStatements, rows: list[dict[str, Any]], checkpoint: str | None, done: int
+        self, statements: BatchStatements, rows: list[dict[str, Any]], checkpoint: str | None, previous: int, done: int
     ) -> list[dict[str, Any]]:
+        """Writes one batch and moves ``checkpoint`` from ``previous`` to ``done`` input rows, in one transaction.
+
+        Returns:
+            The rows with an unknown endpoint, as ``find_missing`` returns them.
+
+        Raises:
+            CheckpointConflict: when the checkpoint stands neither at ``previous`` nor at
+                ``done`` (the latter: a retry of this very batch whose first commit went
+                through), after which the transaction is rolled back whole.
+        """
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            if checkpoint:
+                tx.run(_CHECKPOINT_LOCK, key=checkpoint).consume()
+                before = tx.run(_CHECKPOINT_ADVANCE, key=checkpoint, rows=done).single(strict=True)[0]
+                if before not in (previous, done):
+                    raise CheckpointConflict(
+                        f"checkpoint {checkpoint!r} stands at {before} rows, not at {previous} where this load "
+                        "left it: another load of the same input is running or ran meanwhile; load again to resume"
+                    )
             if statements.create_src:
                 tx.run(statements.create_src, ids=list(dict.fromkeys(r["src"] for r in rows))).consume()
             if statements.create_dst:
@@ -303,8 +358,6 @@ class Loader:
             missing = []
             if statements.find_missing and written < len(rows):
                 missing = [record.data() for record in tx.run(statements.find_missing, rows=rows)]
-            if checkpoint:
-                tx.run(_CHECKPOINT_SET, key=checkpoint, rows=done).consume()
             return missing
 
         with self.store.session() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ class Step:
         kind: what the rows become.
         rows: opens the input and returns its rows lazily (called once per load).
         source: the input's name in the summary.
-        checkpoint: a key unique to this input's content, for resuming.
+        checkpoint: a key unique to this input's content and to how it is read (encoding, header
+            line), for resuming: rows are counted as they are read, so a count taken under one
+            reading does not hold under another.
         create_src / create_dst: create missing endpoints instead of rejecting the row.
     """
 
@@ -41,6 +44,19 @@ def file_digest(*paths: Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()[:24]
+
+
+def _codec(encoding: str) -> str:
+    """Returns Python's name for the codec ``encoding`` names (``UTF8`` and ``utf-8`` give one), else ``encoding``."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+
+
+def _list_options(encoding: str, header: bool | None) -> str:
+    """Returns how a generic list is read, for its checkpoint key: e.g. ``utf-8:header=auto``."""
+    return f"{_codec(encoding)}:header={'auto' if header is None else 'yes' if header else 'no'}"
 
 
 def _existing(path: Path) -> Path:
@@ -75,7 +91,7 @@ def _file_step(kind: NodeKind | RelKind, path: Path, encoding: str) -> Step:
         kind,
         lambda: read_canonical(path, kind, encoding=encoding),
         str(path),
-        f"{kind.name}:{file_digest(path)}",
+        f"{kind.name}:{_codec(encoding)}:{file_digest(path)}",
     )
 
 
@@ -117,7 +133,8 @@ def interactions_steps(
                     row.fields["weight"] = "1"
             yield row
 
-    return [Step(INTERACTED, rows, str(path), f"interactions:{kind}:{file_digest(path)}", True, True)]
+    checkpoint = f"interactions:{kind}:{_list_options(encoding, header)}:{file_digest(path)}"
+    return [Step(INTERACTED, rows, str(path), checkpoint, True, True)]
 
 
 def edges_steps(path: Path, *, encoding: str = "utf-8", header: bool | None = None) -> list[Step]:
@@ -128,7 +145,7 @@ def edges_steps(path: Path, *, encoding: str = "utf-8", header: bool | None = No
             FOLLOWS,
             lambda: read_whitespace(path, ["src", "dst"], encoding=encoding, header=header),
             str(path),
-            f"edges:{file_digest(path)}",
+            f"edges:{_list_options(encoding, header)}:{file_digest(path)}",
             True,
             True,
         )
