@@ -19,6 +19,14 @@ OPENGDS_VERSION = "2.13.9"
 """OpenGDS release that supports Neo4j 5.26 (installed with ``--with-gds``)."""
 
 
+class ConfigError(ValueError):
+    """Raised for a configuration value that cannot be used; the message names the variable."""
+
+
+class LocalServerMissing(FileNotFoundError):
+    """Raised when no ``NEO4J_URI`` is set and the local server has never been started."""
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -31,7 +39,40 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ValueError(f"environment variable {name}={value!r} is not an integer") from exc
+        raise ConfigError(f"environment variable {name}={value!r} is not an integer") from exc
+
+
+TEST_WIPE_VARIABLE = "SOCIOGRAPH_TEST_ALLOW_WIPE"
+"""Set to ``1`` to let the test session wipe the server that ``NEO4J_URI`` names."""
+
+
+def external_uri() -> str | None:
+    """Returns the URI of the user's own Neo4j (``NEO4J_URI``), or None when sociograph uses its local server.
+
+    The one place that decides whether the server is the user's: what is not ours is never
+    provisioned, stopped, bulk-imported into, or written by the demo or the test session unasked.
+    """
+    return os.environ.get("NEO4J_URI") or None
+
+
+def external_wipe_refusal() -> str | None:
+    """Returns why the test session must not wipe the server ``NEO4J_URI`` names, or None when it may.
+
+    The suite deletes every node of its database before each test, so it runs against the user's
+    server only when asked twice: ``SOCIOGRAPH_TEST_ALLOW_WIPE=1`` and a database whose name says
+    ``test`` (``NEO4J_DATABASE``).  Without ``NEO4J_URI`` it runs on its own server and may wipe it.
+    """
+    uri = external_uri()
+    if uri is None:
+        return None
+    database = os.environ.get("NEO4J_DATABASE") or ""
+    if os.environ.get(TEST_WIPE_VARIABLE) == "1" and "test" in database.lower():
+        return None
+    return (
+        f"refusing to run the tests against NEO4J_URI={uri}: they delete every node of database "
+        f"{database or '(the default one)'}. Unset NEO4J_URI to let the tests start their own Neo4j, or set "
+        f"{TEST_WIPE_VARIABLE}=1 and NEO4J_DATABASE to a throwaway database whose name contains 'test'"
+    )
 
 
 @dataclass(frozen=True)
@@ -145,10 +186,10 @@ class Settings:
         """Returns how to connect: ``NEO4J_*`` variables if set, else the local server.
 
         Raises:
-            FileNotFoundError: when no external server is configured and the local
+            LocalServerMissing: when no external server is configured and the local
                 server has never been started (so it has no password yet).
         """
-        uri = os.environ.get("NEO4J_URI")
+        uri = external_uri()
         if uri:
             return ConnectionSettings(
                 uri=uri,
@@ -159,7 +200,7 @@ class Settings:
             )
         pw_file = self.server.password_file
         if not pw_file.exists():
-            raise FileNotFoundError(
+            raise LocalServerMissing(
                 f"no NEO4J_URI set and the local server has no password file at {pw_file}; "
                 "run `python -m jobs neo4j start` first"
             )

@@ -3,7 +3,10 @@
 The jars come from Maven Central through Maven (``org.neo4j.app:neo4j-server``
 and ``org.neo4j:neo4j`` with their runtime dependencies) into a per-user cache;
 the server listens on loopback only, with authentication on and a password
-generated on first start and kept in an owner-only file.
+generated on first start and kept in an owner-only file.  The password never
+appears on a command line: ``neo4j-admin`` reads it from an owner-only argument
+file.  The state directory and everything the server writes into it are
+readable by their owner only.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ JAVA_OPENS = [
 SERVER_CLASS = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_CLASS = "org.neo4j.server.startup.Neo4jAdminCommand"
 MANIFEST = "manifest.json"
+PROC = Path("/proc")
+# What the JVMs write (store files, logs, an import report) is for this user only.
+PRIVATE_UMASK = 0o077
 COPY_DEPENDENCIES = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
 
 
@@ -51,11 +57,15 @@ class ServerError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServerStatus:
-    """What ``status`` reports: the Bolt URI, whether it answers, and our pid if running."""
+    """What ``status`` reports: the Bolt URI, whether it answers, and our pid if running.
+
+    ``refuses_password`` is true when Bolt answers but does not accept the password file's password.
+    """
 
     bolt_uri: str
     answering: bool
     pid: int | None
+    refuses_password: bool = False
 
 
 def _pom(version: str, with_gds: bool) -> str:
@@ -124,6 +134,47 @@ def _alive(pid: int) -> bool:
     return pid_alive(pid)
 
 
+def _private_dir(path: Path) -> Path:
+    """Creates ``path`` (and its missing parents) and makes it owner-only (0700), also when it existed.
+
+    Returns:
+        ``path``.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` as an owner-only (0600) file that appears whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def command_line(pid: int) -> str:
+    """Returns the command line of process ``pid``, its arguments joined by spaces, or "" when it
+    cannot be read (the process is gone, or it is not ours to read).
+
+    Reads ``/proc/PID/cmdline``; where there is no ``/proc`` (macOS), asks ``ps``.
+    """
+    if PROC.is_dir():
+        try:
+            raw = (PROC / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            return ""
+        return " ".join(arg.decode(errors="replace") for arg in raw.split(b"\0") if arg)
+    proc = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
 def port_in_use(port: int) -> bool:
     """Returns True when something already listens on 127.0.0.1:``port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -189,7 +240,7 @@ class LocalNeo4j:
             output = proc.stdout + proc.stderr
             raise ServerError(f"{_maven_failure_cause(output)}: {output.strip()[-600:]}")
         if with_gds:
-            self.plugins_dir.mkdir(parents=True, exist_ok=True)
+            _private_dir(self.plugins_dir)
             for jar in staging.glob("*.jar"):
                 shutil.copy2(jar, self.plugins_dir / jar.name)
             shutil.rmtree(work, ignore_errors=True)
@@ -224,10 +275,10 @@ class LocalNeo4j:
 
     def _write_config(self) -> Path:
         s = self.settings
-        conf_dir = s.home_dir / "conf"
-        conf_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(s.state_dir)
+        conf_dir = _private_dir(_private_dir(s.home_dir) / "conf")
         for sub in ("data", "logs", "run", "plugins", "import"):
-            (s.state_dir / sub).mkdir(parents=True, exist_ok=True)
+            _private_dir(s.state_dir / sub)
         lines = [
             f"server.bolt.listen_address=127.0.0.1:{s.bolt_port}",
             f"server.bolt.advertised_address=127.0.0.1:{s.bolt_port}",
@@ -247,7 +298,7 @@ class LocalNeo4j:
             # (default 5, twice over): 10 s of every stop on a server that only this machine uses.
             "internal.dbms.bolt.netty_server_shutdown_quiet_period=0",
         ]
-        (conf_dir / "neo4j.conf").write_text("\n".join(lines) + "\n")
+        _write_private(conf_dir / "neo4j.conf", "\n".join(lines) + "\n")
         return conf_dir
 
     def _java_cmd(self, main_class: str, *args: str, heap: str = "512m", options: Sequence[str] = ()) -> list[str]:
@@ -283,11 +334,16 @@ class LocalNeo4j:
             text=True,
             timeout=timeout,
             env=env,
+            umask=PRIVATE_UMASK,
         )
 
     def _ensure_password(self) -> None:
+        # Safe to kill at any point: the password file appears (whole, by a rename) only once
+        # neo4j-admin has stored the password, and before the server first starts.  Until then a
+        # new start simply sets a new password, as neo4j-admin overwrites one set before.
         pw_file = self.settings.password_file
         if pw_file.exists():
+            pw_file.chmod(0o600)
             return
         if (self.settings.state_dir / "data" / "databases" / "system").exists():
             raise ServerError(
@@ -296,38 +352,69 @@ class LocalNeo4j:
             )
         # A leading "-" would be parsed by neo4j-admin as an option, so the password starts with a letter.
         password = "p" + secrets.token_urlsafe(24)
-        proc = self.admin("dbms", "set-initial-password", password, "--require-password-change=false", timeout=120)
+        # neo4j-admin reads its arguments from an owner-only @file (picocli expands it in Java), and
+        # hands the @file on unexpanded to the JVM it forks: so the password is on no command line
+        # (ps, /proc/PID/cmdline), nor in the JVMs' perf-data files under /tmp, which copy those.
+        args_file = _private_dir(self.settings.state_dir / "run") / "initial-password.args"
+        _write_private(args_file, f"dbms set-initial-password {password} --require-password-change=false\n")
+        try:
+            proc = self.admin(f"@{args_file}", timeout=120)
+        finally:
+            args_file.unlink(missing_ok=True)
         if proc.returncode != 0:
-            raise ServerError(f"could not set the initial password: {proc.stderr.strip()[-400:]}")
-        pw_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password)
+            output = (proc.stdout + proc.stderr).replace(password, "<password>")
+            raise ServerError(f"could not set the initial password: {output.strip()[-400:]}")
+        _write_private(pw_file, password)
 
     def _read_pid(self) -> int | None:
+        """Returns the pid in the pid file when that process is this server, else None.
+
+        A pid file naming a process that is gone, or one that is not this server (a pid reused
+        after a crash), is removed, so that nothing ever signals or waits on a stranger.
+        """
         try:
             pid = int(self._pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        if not _alive(pid):
+            return None
+        if not self._is_ours(pid):
+            log.warning(
+                "the pid file %s names pid %d, which is not this Neo4j (%s); removed the stale pid file",
+                self._pid_file, pid, self.settings.home_dir,
+            )
+            self._pid_file.unlink(missing_ok=True)
+            return None
+        return pid
 
-    def _bolt_answers(self) -> bool:
+    def _is_ours(self, pid: int) -> bool:
+        """Returns True when process ``pid`` runs Neo4j's server class with this server's home directory."""
+        # The arguments are joined by spaces; the padding makes each check match whole arguments
+        # (so that a home of ".../neo4j2" is not taken for ".../neo4j").
+        line = f" {command_line(pid)} "
+        return f" {SERVER_CLASS} " in line and f" --home-dir={self.settings.home_dir} " in line
+
+    def _bolt(self) -> str:
+        """Returns "answering", "refused" (Bolt answers but not to the password file's password) or "silent"."""
         from neo4j import GraphDatabase
-        from neo4j.exceptions import Neo4jError, ServiceUnavailable
+        from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
         if not self.settings.password_file.exists():
-            return False
+            return "silent"
         password = self.settings.password_file.read_text().strip()
         try:
             with GraphDatabase.driver(self.settings.bolt_uri, auth=("neo4j", password), connection_timeout=2) as driver:
                 driver.verify_connectivity()
-            return True
+            return "answering"
+        except AuthError:
+            return "refused"
         except (ServiceUnavailable, Neo4jError, OSError):
-            return False
+            return "silent"
 
     def status(self) -> ServerStatus:
-        """Returns the Bolt URI, whether it answers, and the pid of our server if it runs."""
-        return ServerStatus(self.settings.bolt_uri, self._bolt_answers(), self._read_pid())
+        """Returns the Bolt URI, whether it answers (or refuses our password), and the pid of our server if it runs."""
+        bolt = self._bolt()
+        return ServerStatus(self.settings.bolt_uri, bolt == "answering", self._read_pid(), refuses_password=bolt == "refused")
 
     def start(self, with_gds: bool = False) -> ServerStatus:
         """Starts the server, or reuses it when it already runs, and waits until Bolt answers.
@@ -337,11 +424,12 @@ class LocalNeo4j:
 
         Raises:
             ServerError: naming the cause when Java is missing or too old, the port
-                is taken by another process, Maven fails, the cache is corrupt, or
-                Bolt does not answer within ``start_timeout_s``.
+                is taken by another process, Maven fails, the cache is corrupt, Bolt
+                refuses the password file's password, or Bolt does not answer within
+                ``start_timeout_s``.
         """
         pid = self._read_pid()
-        if pid is not None and self._bolt_answers():
+        if pid is not None and self._bolt() == "answering":
             if with_gds and not any(self.plugins_dir.glob("opengds-extension*.jar")):
                 raise ServerError("the running server has no OpenGDS plugin; stop it and start again with --with-gds")
             log.info("reusing the running Neo4j (pid %d) at %s", pid, self.settings.bolt_uri)
@@ -371,7 +459,8 @@ class LocalNeo4j:
 
     def _launch(self, conf_dir: Path, archive: ClassArchive) -> int:
         s = self.settings
-        self._log_file.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(self._log_file.parent)
+        # _is_ours recognises this server by its class and its --home-dir.
         cmd = self._java_cmd(
             SERVER_CLASS,
             f"--home-dir={s.home_dir}",
@@ -381,17 +470,28 @@ class LocalNeo4j:
             options=archive.options(),
         )
         log.info("starting Neo4j %s on %s", s.version, s.bolt_uri)
-        with self._log_file.open("ab") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self._pid_file.write_text(str(proc.pid))
+        out = os.open(self._log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK
+            )
+        finally:
+            os.close(out)
+        _write_private(self._pid_file, str(proc.pid))
         archive.claimed(proc.pid)
         return proc.pid
 
     def _wait_for_bolt(self, pid: int) -> ServerStatus:
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
-            if self._bolt_answers():
+            bolt = self._bolt()
+            if bolt == "answering":
                 return ServerStatus(self.settings.bolt_uri, True, pid)
+            if bolt == "refused":
+                raise ServerError(
+                    f"Neo4j at {self.settings.bolt_uri} answers but refuses the password in {self.settings.password_file}; "
+                    f"restore the password file of this database, or stop the server and remove {self.settings.state_dir / 'data'}"
+                )
             if not _alive(pid):
                 raise ServerError(f"Neo4j exited during start-up: {self._log_tail()}")
             time.sleep(0.2)
@@ -411,7 +511,8 @@ class LocalNeo4j:
         """Stops the server cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
 
         Returns:
-            True when a running server was stopped, False when none was running.
+            True when a running server was stopped, False when none was running (a pid file
+            that names some other process is removed, with a warning, and nothing is signalled).
         """
         pid = self._read_pid()
         if pid is None:

@@ -6,14 +6,18 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from graph.config import Settings
+from neo4j import READ_ACCESS, GraphDatabase
+from neo4j.exceptions import AuthError, ClientError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from graph.config import ConnectionSettings, LocalServerMissing, Settings, external_uri
 from graph.ingest.bulk import BulkImportError
-from graph.ingest.readers import InputError
-from graph.lock import LockBusy
+from graph.lock import LockBusy, LockLost
 from graph.server import LocalNeo4j, ServerError
+from graph.writeback import RunAborted
 from jobs.exit_codes import Exit
 
 # The names of jobs.communities.EMBEDDINGS, spelled out so that parsing arguments needs no torch.
@@ -198,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start Neo4j, build the default synthetic graph, run every job on it, print sample results")
     demo.add_argument("--users", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--into-external", action="store_true",
+        help="with NEO4J_URI set, write the demo into that server anyway: its synthetic users u000001… "
+        "are merged onto users with the same ids there, overwriting their names and bios",
+    )
     return parser
 
 
@@ -205,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one sub-command.
 
     Returns:
-        The process exit status: 0 on success, 1 on a failed job, 2 on bad usage or input.
+        The process exit status, one of :class:`jobs.exit_codes.Exit`: 0 on success, 1 on a failed
+        job, 2 on bad usage or input, 3-7 when a lock is busy or Neo4j cannot be used (the README's
+        "Exit statuses" table), 70 on a bug.
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -214,8 +225,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("neo4j").setLevel(logging.ERROR)
-    settings = Settings.from_env()
+    settings: Settings | None = None
+    connection: ConnectionSettings | None = None
+    reached = False
     try:
+        settings = Settings.from_env()
+        if uses_configured_server(args):
+            connection = settings.connection()
+            check_server(connection)
+        # A command that starts a server of its own (the demo, the evaluations) has reached it
+        # once that start returns: start raises ServerError when Bolt does not answer.
+        reached = True
         if args.command == "neo4j":
             return _neo4j(settings, args)
         if args.command == "cypher":
@@ -291,19 +311,134 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_generate(args.users, args.seed, args.out, args.format)
         from jobs.demo import run_demo
 
-        return run_demo(settings, args.users, args.seed)
+        return run_demo(settings, args.users, args.seed, args.into_external)
     except LockBusy as exc:
         log.error("%s", exc)
         return Exit.BUSY
-    except (ServerError, BulkImportError, InputError, FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    except Exception as exc:  # every failure ends here, as one line and an exit status
+        status = failure_status(exc, reached, user_cypher=args.command in ("cypher", "query"))
+        if status is Exit.INTERNAL:
+            log.error("internal error (a bug in sociograph; please report it with this traceback): %r", exc, exc_info=True)
+        else:
+            log.error("%s", failure_message(status, exc, connection, settings), exc_info=args.verbose)
+        return status
+
+
+def uses_configured_server(args: argparse.Namespace) -> bool:
+    """Returns True for a command that talks to the configured Neo4j (``NEO4J_URI`` or the local server)."""
+    # `neo4j` manages the local server; `generate` needs none; the `evaluate` targets start a
+    # throwaway one; the demo starts the local one, or, with NEO4J_URI, refuses unless --into-external.
+    if args.command in ("neo4j", "generate"):
+        return False
+    if args.command == "evaluate":
+        return args.online or args.target is None
+    if args.command == "demo":
+        return args.into_external and external_uri() is not None
+    return True
+
+
+def check_server(connection: ConnectionSettings) -> None:
+    """Runs ``RETURN 1`` on the connection's database, before the command itself starts.
+
+    This is how a server that goes away mid-command (SERVER_LOST) is told apart from one that
+    was never reached (UNREACHABLE): a lost connection after this check answered is the first.
+
+    Raises:
+        The driver's exceptions: ``ServiceUnavailable``, ``AuthError``, ``ClientError``
+        (``Neo.ClientError.Database.DatabaseNotFound``), ...
+    """
+    with GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password)) as driver:
+        with driver.session(database=connection.database, default_access_mode=READ_ACCESS) as session:
+            session.run("RETURN 1").consume()
+
+
+def failure_status(exc: BaseException, reached: bool, user_cypher: bool = False) -> Exit:
+    """Classifies the exception that ended a command.
+
+    Args:
+        reached: whether the command had talked to its server (:func:`check_server` answered,
+            or the command's own server started) before ``exc``.
+        user_cypher: the command runs Cypher that the user wrote (``cypher``, ``query``), so a
+            statement the server rejects is bad input, not a bug.
+
+    Returns:
+        UNREACHABLE, AUTH, NO_DATABASE or SERVER_LOST for a Neo4j that cannot be used; USAGE for
+        bad arguments, configuration or input; FAILED for a run that lost its lock or may no longer
+        publish; INTERNAL for anything else (a bug).
+    """
+    cause = exc
+    # A failure re-raised as another one (``raise X from driver_error``) is the driver's.
+    while cause.__cause__ is not None and not isinstance(cause, (Neo4jError, DriverError)):
+        cause = cause.__cause__
+    code = getattr(cause, "code", None)
+    if isinstance(cause, (ServiceUnavailable, SessionExpired)):
+        return Exit.SERVER_LOST if reached else Exit.UNREACHABLE
+    if isinstance(cause, LocalServerMissing):
+        return Exit.UNREACHABLE
+    if isinstance(cause, AuthError) or code == "Neo.ClientError.Security.AuthenticationRateLimit":
+        return Exit.AUTH
+    if code == "Neo.ClientError.Database.DatabaseNotFound":
+        return Exit.NO_DATABASE
+    if isinstance(exc, (LockLost, RunAborted)):
+        return Exit.FAILED
+    if user_cypher and isinstance(cause, ClientError):
+        return Exit.USAGE
+    if isinstance(exc, (ServerError, BulkImportError, ConfigurationError, FileNotFoundError)) or _is_bad_input(exc):
+        return Exit.USAGE
+    return Exit.INTERNAL
+
+
+_OWN_PACKAGES = ("graph", "jobs", "text")
+_OWN_CODE = tuple(str(Path(__file__).resolve().parents[1] / package) + os.sep for package in _OWN_PACKAGES)
+
+
+def _is_bad_input(exc: BaseException) -> bool:
+    # sociograph reports bad arguments, configuration and input with ValueErrors: the subclasses
+    # it defines (SchemaError, InputError, ScheduleConfigError, ConfigError, ...), and plain ones
+    # from `raise` statements of its own code (`--device cuda` without a GPU, a query's missing
+    # parameter, an empty graph).  A ValueError that Python or a library raises (int('x'), a
+    # tensor shape mismatch), even when called from our code, is a bug.
+    if not isinstance(exc, ValueError):
+        return False
+    if type(exc).__module__.partition(".")[0] in _OWN_PACKAGES:
+        return True
+    if type(exc) is not ValueError or exc.__traceback__ is None:
+        return False
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return where.filename.startswith(_OWN_CODE) and (where.line or "").startswith("raise ")
+
+
+def failure_message(status: Exit, exc: BaseException, connection: ConnectionSettings | None, settings: Settings | None) -> str:
+    """Returns the one line to tell the person for a failure classified as ``status``: what went
+    wrong, on which server, and what to do.  It never holds the password."""
+    where = f"Neo4j at {connection.uri}" if connection else "Neo4j"
+    external = connection is not None and connection.external
+    if status is Exit.UNREACHABLE and not isinstance(exc, LocalServerMissing):
+        fix = "check NEO4J_URI and that the server runs" if external else "start it with `python -m jobs neo4j start`"
+        text = f"{where} is not answering: {fix} (--verbose shows the driver's error)"
+    elif status is Exit.AUTH:
+        fix = "check NEO4J_USER and NEO4J_PASSWORD" if external or settings is None else (
+            f"the password in {settings.server.password_file} is not this server's; restore that file, "
+            f"or stop the server and remove {settings.server.state_dir / 'data'}"
+        )
+        text = f"{where} refused the credentials ({getattr(exc, 'message', None) or 'authentication failed'}): {fix}"
+    elif status is Exit.NO_DATABASE:
+        name = connection.database if connection else None
+        text = f"{where} has no database {name!r}: set NEO4J_DATABASE to one that SHOW DATABASES lists, or unset it for the default"
+    elif status is Exit.SERVER_LOST:
+        text = (
+            f"{where} stopped answering in the middle of the command; what was published before stays as it was. "
+            "Start the server again and rerun the command"
+        )
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 def _neo4j(settings: Settings, args: argparse.Namespace) -> int:
-    if os.environ.get("NEO4J_URI"):
+    if external_uri():
         log.error("NEO4J_URI is set: sociograph uses that server and manages none itself")
-        return 2
+        return Exit.USAGE
     server = LocalNeo4j(settings.server)
     if args.action == "start":
         status = server.start(with_gds=args.with_gds)
@@ -313,5 +448,11 @@ def _neo4j(settings: Settings, args: argparse.Namespace) -> int:
         print("stopped" if server.stop() else "not running")
         return 0
     status = server.status()
+    if status.refuses_password:
+        log.error(
+            "%s answers but refuses the password in %s: restore the password file of this database, "
+            "or stop the server and remove %s", status.bolt_uri, settings.server.password_file, settings.server.state_dir / "data",
+        )
+        return Exit.AUTH
     print(f"{status.bolt_uri} {'answering' if status.answering else 'not answering'}" + (f" (pid {status.pid})" if status.pid else ""))
-    return 0 if status.answering else 1
+    return Exit.OK if status.answering else Exit.UNREACHABLE

@@ -1,6 +1,7 @@
 """``python -m jobs demo``: the whole pipeline on the default synthetic network, from nothing.
 
-Starts the project's Neo4j (unless ``NEO4J_URI`` names another server), generates
+Starts the project's Neo4j (``NEO4J_URI`` names the user's own server: the demo refuses to write
+there unless ``--into-external`` says so), generates
 the default synthetic social network, ingests it, runs the pipeline (embed, sentiment,
 communities, friends, recommend), and prints the job runs and sample catalogue queries:
 the communities, friend suggestions for a hiker who posts photos, recommendations for a
@@ -10,18 +11,18 @@ reader of AI and blockchain, and reply drafts for the most upset post about film
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import pandas as pd
 
 from graph.catalogue import bind_parameters, load_query
-from graph.config import Settings
+from graph.config import Settings, external_uri
 from graph.ingest.loader import RejectLog
 from graph.ingest.steps import canonical_dir_steps
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
+from jobs.exit_codes import Exit
 from jobs.ingest_cmd import format_summary, load
 from jobs.output import render
 from jobs.pipeline import run_pipeline
@@ -31,13 +32,26 @@ from jobs.reply_cmd import format_suggestions
 log = logging.getLogger(__name__)
 
 
-def run_demo(settings: Settings, users: int, seed: int) -> int:
+def run_demo(settings: Settings, users: int, seed: int, into_external: bool = False) -> int:
     """Runs the demo.
 
+    Args:
+        into_external: write into the server that ``NEO4J_URI`` names; without it the demo
+            refuses that server, since it merges its users ``u000001``… onto users there.
+
     Returns:
-        0 when every step succeeded and nothing was rejected, else 1.
+        0 when every step succeeded and nothing was rejected, 2 (USAGE, nothing written) when
+        ``NEO4J_URI`` is set without ``into_external``, else 1.
     """
-    if not os.environ.get("NEO4J_URI"):
+    uri = external_uri()
+    if uri and not into_external:
+        log.error(
+            "NEO4J_URI=%s is your own server: the demo would merge its synthetic users u000001… onto users with the same "
+            "ids there and overwrite their names and bios. Unset NEO4J_URI to run it on the project's own Neo4j, "
+            "or pass --into-external to write into that server anyway", uri,
+        )
+        return Exit.USAGE
+    if not uri:
         status = LocalNeo4j(settings.server).start()
         print(f"Neo4j {settings.server.version} running at {status.bolt_uri}")
     data_dir = settings.server.cache_dir / "demo" / f"users{users}-seed{seed}"

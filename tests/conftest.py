@@ -1,9 +1,10 @@
 """Test fixtures: one real Neo4j server per test session, wiped before each test that uses it.
 
 The server is the project's own (``graph.server.LocalNeo4j``) with its own state
-directory and port, so tests never touch the demo's data.  Set ``NEO4J_URI`` (and
-``NEO4J_USER``/``NEO4J_PASSWORD``) to run the suite against another server instead:
-it is wiped too, so never point it at data you want to keep.
+directory and port, so tests never touch the demo's data.  With ``NEO4J_URI`` set the
+session refuses to start, since the tests wipe their database, unless
+``SOCIOGRAPH_TEST_ALLOW_WIPE=1`` and ``NEO4J_DATABASE`` names a database whose name
+contains ``test`` (``graph.config.external_wipe_refusal``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from graph.config import Settings
+from graph.config import Settings, external_uri, external_wipe_refusal
 from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.schema import ensure_schema
@@ -41,7 +42,7 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 
 def _test_settings() -> Settings:
     base = Settings.from_env()
-    if os.environ.get("NEO4J_URI"):
+    if external_uri():
         return base
     state = Path(os.environ.get("SOCIOGRAPH_TEST_NEO4J_DIR", base.server.cache_dir / "test-neo4j"))
     port = int(os.environ.get("SOCIOGRAPH_TEST_BOLT_PORT", "7688"))
@@ -53,7 +54,10 @@ def _test_settings() -> Settings:
 def settings() -> Iterator[Settings]:
     """The settings of the test server, started once for the whole session."""
     settings = _test_settings()
-    if os.environ.get("NEO4J_URI"):
+    if external_uri():
+        refusal = external_wipe_refusal()
+        if refusal:
+            pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
         yield settings
         return
     server = LocalNeo4j(settings.server)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from graph.config import Settings
+from graph.config import ConnectionSettings, Settings, external_uri
 from graph.server import LocalNeo4j, ServerError
 from graph.store import GraphStore
 
 REPO = Path(__file__).resolve().parents[1]
-local_only = pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="tests the project-managed server")
+local_only = pytest.mark.skipif(external_uri() is not None, reason="tests the project-managed server")
 
 
 def cli(settings: Settings, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,21 +48,36 @@ def test_password_file_is_owner_only_and_never_printed(settings: Settings) -> No
     logs = "".join(p.read_text(errors="replace") for p in (settings.server.state_dir / "logs").glob("*.log"))
     for text in (status.stdout, status.stderr, started.stdout, started.stderr, logs):
         assert password not in text
-    assert "password" not in repr(Settings.from_env().server)
+
+
+def test_connection_settings_keep_the_password_out_of_repr(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = settings.connection()
+    assert connection.password and connection.password not in repr(connection)
+    assert connection.password not in str(connection) and connection.uri in repr(connection)
+    for name in ("NEO4J_USER", "NEO4J_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEO4J_URI", "bolt://graph.example:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "an-external-secret")
+    external = Settings.from_env().connection()
+    assert external == ConnectionSettings("bolt://graph.example:7687", "neo4j", "an-external-secret", None, external=True)
+    assert "an-external-secret" not in repr(external)
 
 
 @local_only
-def test_start_reuses_a_running_server(settings: Settings) -> None:
+def test_start_reuses_a_running_server(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     server = LocalNeo4j(settings.server)
     before = server.status()
-    t0 = time.monotonic()
-    again = server.start()
+    with caplog.at_level(logging.INFO, logger="graph.server"):
+        again = server.start()
     assert again.pid == before.pid and again.answering
-    assert time.monotonic() - t0 < 10
+    assert f"reusing the running Neo4j (pid {before.pid})" in caplog.text
+    assert "starting Neo4j" not in caplog.text, "no second server was launched"
 
 
 def _other_server(settings: Settings, tmp_path: Path, **changes: object) -> LocalNeo4j:
-    server = dataclasses.replace(settings.server, state_dir=tmp_path / "state", start_timeout_s=60, **changes)
+    # The start timeout only bounds a hung start: a loaded machine may take minutes, and no test
+    # here is about speed.
+    server = dataclasses.replace(settings.server, state_dir=tmp_path / "state", start_timeout_s=600, **changes)
     return LocalNeo4j(server)
 
 
@@ -103,10 +118,10 @@ def test_start_names_unreachable_maven_central(settings: Settings, tmp_path: Pat
     )
     maven_args = ("-s", str(dead_mirror), f"-Dmaven.repo.local={tmp_path / 'empty-m2'}")
     server = _other_server(settings, tmp_path, cache_dir=tmp_path / "cache", bolt_port=_free_port(), maven_args=maven_args)
-    t0 = time.monotonic()
     with pytest.raises(ServerError, match="Maven Central unreachable"):
         server.start()
-    assert time.monotonic() - t0 < 60
+    assert not server.settings.lib_dir.exists(), "no partial download is left to pass for a cache"
+    assert not (tmp_path / "state" / "run" / "sociograph-neo4j.pid").exists(), "no server was launched"
 
 
 def _free_port() -> int:
@@ -133,8 +148,8 @@ def test_cypher_command_formats_and_is_read_only(settings: Settings, store: Grap
 @local_only
 def test_with_gds_runs_opengds_louvain(settings: Settings, tmp_path: Path) -> None:
     server = _other_server(settings, tmp_path, bolt_port=_free_port())
-    server.start(with_gds=True)
     try:
+        server.start(with_gds=True)
         gds_settings = dataclasses.replace(settings, server=server.settings)
         with GraphStore.from_settings(gds_settings) as store:
             assert store.read("RETURN gds.version() AS v")[0]["v"].startswith("2.13")
