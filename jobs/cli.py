@@ -430,6 +430,8 @@ def failure_message(status: Exit, exc: BaseException, connection: ConnectionSett
             f"{where} stopped answering in the middle of the command; what was published before stays as it was. "
             "Start the server again and rerun the command"
         )
+    elif isinstance(exc, Neo4jError):
+        text = f"Neo4j rejected the query ({exc.code}): {exc.message}"
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())
