@@ -156,8 +156,8 @@ def throwaway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
         base.server, state_dir=tmp_path / "neo4j", bolt_port=_free_port(), heap="512m", pagecache="64m"
     )
     server = LocalNeo4j(server_settings)
-    server.start()
     try:
+        server.start()
         with GraphStore(dataclasses.replace(base, server=server_settings).connection()) as store:
             ensure_schema(store)
             yield server, store
