@@ -42,6 +42,12 @@ DEFAULT_TTL_S = 300.0
 SERVER_GONE = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
 """The driver's errors for a server that stopped answering, after its own retries."""
 
+LOCK_CONSTRAINT = "joblock_job_unique"
+"""The uniqueness constraint on ``JobLock.job``, as :mod:`graph.schema` names it."""
+
+_UNIQUE_ON: set[tuple[str, str | None]] = set()
+"""The servers (URI, database) on which this process has made sure of :data:`LOCK_CONSTRAINT`."""
+
 _HELD: ContextVar[dict[tuple[str, str | None, str], "JobLock"]] = ContextVar("sociograph_held_locks", default={})
 """The locks this thread of control holds, by (server URI, database, job)."""
 
@@ -99,6 +105,7 @@ class JobLock:
         Returns:
             True when this owner now holds the lock.
         """
+        self._ensure_unique()
 
         def work(tx: neo4j.ManagedTransaction) -> bool:
             # Setting a property write-locks the node, so what is read below is what every
@@ -208,6 +215,15 @@ class JobLock:
             return
         with self._renewed():
             yield True
+
+    def _ensure_unique(self) -> None:
+        # Two concurrent MERGEs can create two lock nodes unless the label's key is unique, and
+        # a graph that sociograph did not load may lack the schema: make sure once per server.
+        server = self._key[:2]
+        if server in _UNIQUE_ON:
+            return
+        self.store.write(f"CREATE CONSTRAINT {LOCK_CONSTRAINT} IF NOT EXISTS FOR (l:JobLock) REQUIRE l.job IS UNIQUE")
+        _UNIQUE_ON.add(server)
 
     @property
     def _key(self) -> tuple[str, str | None, str]:

@@ -16,7 +16,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from graph.config import Settings
 from graph.store import GraphStore
+from graph import lock as lock_module
 from graph.lock import JobLock
+from graph.schema import ensure_schema
 from jobs.schedule_config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
 from jobs.scheduler import LockedFiring, build_scheduler
 
@@ -65,6 +67,17 @@ def test_concurrent_takers_get_the_lock_exactly_once(store: GraphStore) -> None:
 
 def _expiry(store: GraphStore, job: str):
     return store.read("MATCH (l:JobLock {job: $job}) RETURN l.expires_at AS e", {"job": job})[0]["e"]
+
+
+def test_the_lock_makes_sure_of_its_uniqueness_on_a_graph_without_the_schema(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.write(f"DROP CONSTRAINT {lock_module.LOCK_CONSTRAINT} IF EXISTS")
+    monkeypatch.setattr(lock_module, "_UNIQUE_ON", set())
+    try:
+        test_concurrent_takers_get_the_lock_exactly_once(store)
+        names = {r["name"] for r in store.read("SHOW CONSTRAINTS YIELD name RETURN name")}
+        assert lock_module.LOCK_CONSTRAINT in names
+    finally:
+        ensure_schema(store)
 
 
 def test_the_lock_expires_after_its_ttl_without_renewal(store: GraphStore) -> None:
