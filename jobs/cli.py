@@ -15,6 +15,7 @@ from neo4j.exceptions import AuthError, ClientError, ConfigurationError, DriverE
 
 from graph.config import ConnectionSettings, LocalServerMissing, Settings, external_uri
 from graph.ingest.bulk import BulkImportError
+from graph.ingest.loader import CheckpointConflict
 from graph.lock import LockBusy, LockLost
 from graph.server import LocalNeo4j, ServerError
 from graph.writeback import RunAborted
@@ -379,7 +380,7 @@ def failure_status(exc: BaseException, reached: bool, user_cypher: bool = False)
         return Exit.AUTH
     if code == "Neo.ClientError.Database.DatabaseNotFound":
         return Exit.NO_DATABASE
-    if isinstance(exc, (LockLost, RunAborted)):
+    if isinstance(exc, (LockLost, RunAborted, CheckpointConflict)):
         return Exit.FAILED
     if user_cypher and isinstance(cause, ClientError):
         return Exit.USAGE
