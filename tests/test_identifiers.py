@@ -11,6 +11,8 @@ from graph.schema import SchemaError
 from graph.snapshot import Projection, RelSpec, read_snapshot
 from graph.store import GraphStore
 
+pytestmark = pytest.mark.faults
+
 HOSTILE = ["a`) DETACH DELETE n //", "User) DETACH DELETE (x", "weight`, 1.0)) MATCH (m) DETACH DELETE m //", "", "1st", "em bedding"]
 
 

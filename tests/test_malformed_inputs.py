@@ -23,6 +23,8 @@ from graph.ingest.readers import InputError
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 
+pytestmark = pytest.mark.faults
+
 Content = str | bytes | pa.Table
 
 
