@@ -19,6 +19,7 @@ from graph.store import GraphStore
 from graph import lock as lock_module
 from graph.lock import JobLock
 from graph.schema import ensure_schema
+from graph.writeback import RunWriter, current_run
 from jobs.schedule_config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
 from jobs.scheduler import LockedFiring, build_scheduler
 
@@ -217,3 +218,17 @@ def test_a_job_that_raises_releases_its_lock(settings: Settings, store: GraphSto
 
     assert LockedFiring(settings, config, runner)("embed") == 1
     assert JobLock(store, "embed").holder() is None
+
+
+def test_a_fired_job_writes_under_the_firings_lock(settings: Settings, store: GraphStore) -> None:
+    """The job's own run writer reuses the lock the firing holds instead of finding it busy."""
+    config = ScheduleConfig((ScheduledJob("friends", "0 3 * * *"),), lock_ttl=30)
+
+    def runner(job: ScheduledJob) -> int:
+        with GraphStore.from_settings(settings) as own, RunWriter(own, job.name, {}, relationships=["SUGGESTED_FRIEND"]) as run:
+            run.publish({"fired": True})
+        return 0
+
+    assert LockedFiring(settings, config, runner)("friends") == 0
+    assert current_run(store, "friends")["metrics"] == {"fired": True}
+    assert JobLock(store, "friends").holder() is None
