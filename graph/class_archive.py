@@ -2,9 +2,9 @@
 
 The first server started for a given Java and class path records the classes it
 loaded into an archive when it exits (``-XX:ArchiveClassesAtExit``); later
-starts map that archive (``-XX:SharedArchiveFile``).  On this 2-core machine a
-start went from 4.3 s to 3.0-3.3 s until Bolt answered, and the first queries
-after it ran faster too.  Only one server records at a time (a lock file holding
+starts map that archive (``-XX:SharedArchiveFile``).  A start then reaches Bolt
+sooner, and the first queries after it run faster too (figures:
+``bench/RESULTS.md``, Ingest, and its history).  Only one server records at a time (a lock file holding
 its pid), the archive appears by an atomic rename once the recording JVM has
 exited, and a JVM that cannot map an archive (another build, say) starts without
 it, as ``-Xshare:auto`` does by default.

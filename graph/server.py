@@ -307,8 +307,8 @@ class LocalNeo4j:
             "java",
             *JAVA_OPENS,
             *options,
-            # A heap that starts at its full size is never resized under load: incremental
-            # loads on a warm server ran at 18,000 relationships/s without this and 24,000 with it.
+            # A heap that starts at its full size is never resized under load, where G1 resizing
+            # it slowed incremental loads (see bench/RESULTS.md, Ingest, and its history).
             f"-Xms{heap}",
             f"-Xmx{heap}",
             "-cp",

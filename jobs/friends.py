@@ -13,9 +13,9 @@ differ between well-connected people and newcomers.  The GNN is trained on 90% o
 friendships; the weights are fitted on the other 10% by a listwise ranking loss (softmax
 over each user's candidates, the held-out friends as targets), which optimises the ranking
 the suggestions are judged by.  (A logistic regression fitted as a classifier on sampled
-negatives ranked worse than Adamic-Adar alone on email-Eu-core; on LastFM a grid search over
-five of the pair features reached 1.15x Adamic-Adar, the listwise fit over the eight raw ones
-1.20x over three seeds, and over these sixteen 1.25x.)
+negatives ranked worse than Adamic-Adar alone on email-Eu-core; on LastFM the listwise fit
+ranked better than a grid search over five of the pair features, and these sixteen features
+better than the eight raw ones: see ``bench/RESULTS.md``, Friend suggestions, and its history.)
 Existing friends, the user themself and opted-out users are never suggested; opted-out
 users receive no suggestions either.
 """
@@ -115,8 +115,8 @@ def _rows_product(left_rows: sp.csr_matrix, right_t: sp.csr_matrix, budget: int 
 
     It is computed as ``right_t @ dense(left_rows).T``, a sparse-times-dense product, a block of
     rows at a time so that the dense block stays within ``budget`` cells.  A sparse-times-sparse
-    product of the same rows spent most of its time on fill-in bookkeeping: 3-step paths and
-    mutual friends for 20,000 users took 33 s that way and 3.2 s this way, with equal values.
+    product of the same rows spent most of its time on fill-in bookkeeping; this way gives equal
+    values in a fraction of the time (see ``bench/RESULTS.md``, Scaling, and its history).
     """
     c, k = left_rows.shape
     out = np.empty((c, right_t.shape[0]), dtype=np.float32)

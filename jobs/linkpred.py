@@ -50,8 +50,9 @@ class EncoderConfig:
     def mini_batches(self, num_nodes: int) -> bool:
         """Returns whether a graph of ``num_nodes`` trains on mini-batches (beyond ``full_batch_max_nodes``).
 
-        Full-batch training took about 21 KB per node (``bench/RESULTS.md``, ``bench.scale``), so
-        a million nodes fit in 24 GiB; ``full_batch_max_nodes=0`` forces mini-batches.
+        The default threshold is where full-batch training stops fitting in the project
+        machine's memory (per-node memory: ``bench/RESULTS.md``, Scaling);
+        ``full_batch_max_nodes=0`` forces mini-batches.
         """
         return num_nodes > self.full_batch_max_nodes
 
@@ -60,7 +61,7 @@ class MeanSAGE(nn.Module):
     """A GraphSAGE layer with mean aggregation: ``W_l · mean(neighbours) + b + W_r · x``.
 
     The layer of PyG's ``SAGEConv(aggr="mean")``, with its parameters, but aggregating through a
-    :class:`jobs.sparse.Propagation` whose backward pass reuses a precomputed transpose (5x faster
+    :class:`jobs.sparse.Propagation` whose backward pass reuses a precomputed transpose (faster
     per layer on CPU, see :mod:`jobs.sparse`).
     """
 

@@ -110,9 +110,10 @@ def set_properties(var: str, names: Iterable[str]) -> str:
 
     An absent value keeps the stored one, as ``SET var += row.props`` would.  The
     properties are named one by one because ``+=`` with a map the planner cannot
-    see into makes it add an ``Eager`` barrier after ``MERGE``, which cost a
-    quarter of the relationship load time (Gowalla test split: 15,700 against
-    20,800 relationships/s).  They sit in the row map itself, not in a nested map: one
+    see into makes it add an ``Eager`` barrier after ``MERGE``, which materialises the
+    whole batch between them and slows the relationship load (figures:
+    ``bench/RESULTS.md``, Ingest, and ``docs/history/benchmarks.md``).  They sit in the
+    row map itself, not in a nested map: one
     map per row for the driver to pack and the server to unpack.
 
     Raises:

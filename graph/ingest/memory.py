@@ -12,8 +12,8 @@ def cycle_collection_paused() -> Iterator[None]:
     """Pauses the cyclic garbage collector for the block, then restores its previous state.
 
     Reading and validating rows allocates millions of tuples and dicts that live until the
-    batch is written; each allocation burst triggers collections that rescan them all.  On
-    the Gowalla check-ins (810,128 rows) that was 1.4 of 3.4 seconds.  Rows hold no
+    batch is written; each allocation burst triggers collections that rescan them all, a
+    large share of validation time (see ``bench/RESULTS.md``, Ingest, and its history).  Rows hold no
     reference cycles, and reference counting still frees them, so nothing is kept longer;
     loading the Gowalla test split in 109 transactions left 82 unreachable objects behind.
     """
