@@ -9,7 +9,8 @@ weighted by the cosine of its two ends' embeddings (floored, so no edge vanishes
 friendships get edges to their nearest neighbours in embedding space (so they join the people
 they resemble instead of forming communities of one), and Leiden (igraph, modularity objective)
 partitions that graph.  This beat plain Louvain on NMI in the measurements recorded in
-``bench/RESULTS.md``; nearest-neighbour edges for everyone lowered NMI and modularity there.
+``bench/RESULTS.md`` (Communities); nearest-neighbour edges for everyone lowered NMI and
+modularity (``docs/history/benchmarks.md``).
 
 Keywords are class-based TF-IDF over the members' tags and the words of their posts; the label
 is the top three keywords.
@@ -160,9 +161,8 @@ def weighted_edges(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig)
     space for users with fewer than ``config.attach_below`` friendships.
 
     A weight is ``max(cosine, config.min_weight) ** config.sharpness``: the power widens the gap
-    between ties inside a group and ties across groups, so the clustering cuts the latter.  On
-    email-Eu-core (5 seeds, trained encoder) powers 1, 2 and 4 gave NMI 0.581, 0.609 and 0.623
-    against the departments at modularity 0.412, 0.408 and 0.402.
+    between ties inside a group and ties across groups, so the clustering cuts the latter; the
+    power was chosen on email-Eu-core (``docs/history/benchmarks.md``, Communities).
     """
     n = graph.num_users
     zn = F.normalize(z[:n], dim=1)

@@ -115,8 +115,8 @@ class VectorWriter:
             self._pool.shutdown(wait=True)
 
 
-# Post vectors kept in memory for the profiles (384 MB at 384-d): reading them back from
-# Neo4j took 2.9 of the job's 39 s on the 2,000-user network.
+# Post vectors kept in memory for the profiles (384 MB at 384-d), because reading them back
+# from Neo4j was a measurable share of the job (docs/history/benchmarks.md).
 HELD_VECTORS = 250_000
 
 

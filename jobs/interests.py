@@ -4,7 +4,7 @@ A user's interest in a tag is the weight of their own ``TAGGED`` relationship to
 how often it tags the posts they wrote or interacted with (each post counting once per tag).
 The second part is the product of the user-post and post-tag matrices, computed here rather
 than aggregated in Cypher: on LastFM the Cypher ``count(DISTINCT p)`` over user-post-tag paths
-took 14 s, the two reads and the product well under one.
+took many times longer than the two reads and the product (docs/history/benchmarks.md).
 """
 
 from __future__ import annotations
