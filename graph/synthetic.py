@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from graph.arrays import row_pointers, unique_pairs
+
 logger = logging.getLogger(__name__)
 
 MIN_USERS = 100
@@ -909,23 +911,7 @@ def _earlier_in_group(
 def _unique_edges(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Return edges without self-loops or duplicates, sorted by (src, dst)."""
     keep = src != dst
-    code = _sorted_unique(src[keep] * n + dst[keep])
-    return code // n, code % n
-
-
-def _sorted_unique(code: np.ndarray) -> np.ndarray:
-    """Return the sorted distinct values of an int64 array."""
-    # Sorting and comparing neighbours is several times faster than
-    # np.unique's hash-based path on tens of millions of int64 codes.
-    code = np.sort(code)
-    return code[np.concatenate(([True], code[1:] != code[:-1]))] if code.size else code
-
-
-def _csr(src: np.ndarray, n: int) -> np.ndarray:
-    """Return row pointers for edges already sorted by ``src``."""
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return ptr
+    return unique_pairs(src[keep], dst[keep], n)
 
 
 def _follows(
@@ -948,7 +934,7 @@ def _follows(
     src, dst = _unique_edges(np.concatenate((src, dst[back])), np.concatenate((dst, src[back])), n)
 
     # Triadic closure: for sampled two-hop paths u->v->w also add u->w.
-    ptr = _csr(src, n)
+    ptr = row_pointers(src, n)
     paths = rng.integers(src.size, size=int(0.3 * src.size))
     u, v = src[paths], dst[paths]
     degree = ptr[v + 1] - ptr[v]

@@ -9,15 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from graph.arrays import row_pointers, unique_pairs
+
 
 def csr_from_pairs(rows: np.ndarray, cols: np.ndarray, num_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Returns ``(indptr, indices)`` of the sets ``{cols[i] : rows[i] == r}``, duplicates removed."""
-    code = np.unique(rows.astype(np.int64) * (int(cols.max(initial=0)) + 1) + cols.astype(np.int64))
-    width = int(cols.max(initial=0)) + 1
-    r, c = code // width, code % width
-    indptr = np.zeros(num_rows + 1, dtype=np.int64)
-    np.add.at(indptr, r + 1, 1)
-    return np.cumsum(indptr), c
+    r, c = unique_pairs(rows, cols, int(cols.max(initial=0)) + 1)
+    return row_pointers(r, num_rows), c
 
 
 def mask_known(scores: torch.Tensor, row_start: int, indptr: np.ndarray, indices: np.ndarray) -> None:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch_geometric.nn.models import LightGCN
 
+from graph.arrays import row_pointers, unique_pairs
 from jobs.ranking import mask_known, top_k
 from jobs.sparse import SparseMatmul
 
@@ -52,8 +53,7 @@ class Interactions:
     @staticmethod
     def unique(users: np.ndarray, items: np.ndarray, num_users: int, num_items: int, **features) -> "Interactions":
         """Returns the interactions with duplicate pairs removed (several kinds of one pair are one edge)."""
-        code = np.unique(users.astype(np.int64) * num_items + items.astype(np.int64))
-        return Interactions(code // num_items, code % num_items, num_users, num_items, **features)
+        return Interactions(*unique_pairs(users, items, num_items), num_users, num_items, **features)
 
     def popularity(self) -> np.ndarray:
         """Returns ``[num_items]`` int64 interaction counts."""
@@ -98,10 +98,8 @@ def normalized_adjacency(data: Interactions) -> torch.Tensor:
     order = np.lexsort((dst, src))
     src, dst = src[order], dst[order]
     values = torch.from_numpy((inv_sqrt[src] * inv_sqrt[dst]).astype(np.float32))
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, src + 1, 1)
     return torch.sparse_csr_tensor(
-        torch.from_numpy(np.cumsum(indptr)), torch.from_numpy(dst.astype(np.int64)), values, size=(n, n),
+        torch.from_numpy(row_pointers(src, n)), torch.from_numpy(dst.astype(np.int64)), values, size=(n, n),
         check_invariants=False,
     )
 

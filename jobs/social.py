@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from graph.arrays import unique_pairs
 from graph.snapshot import IdMap, Projection, RelSpec, read_snapshot
 from graph.store import GraphStore
 
@@ -97,11 +98,6 @@ class SocialGraph:
         return sp.csr_matrix((values, (u, p)), shape=(self.num_users, len(self.posts)))
 
 
-def _unique_pairs(src: np.ndarray, dst: np.ndarray, width: int) -> np.ndarray:
-    code = np.unique(src.astype(np.int64) * width + dst.astype(np.int64))
-    return np.stack([code // width, code % width])
-
-
 def _strongest_pairs(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, width: int) -> tuple[torch.Tensor, np.ndarray]:
     """Returns the unique ``[2, I]`` pairs and ``[I]`` the largest weight each pair was seen with."""
     code = src.astype(np.int64) * width + dst.astype(np.int64)
@@ -115,7 +111,7 @@ def undirected_pairs(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> torch.
     """Returns ``[2, M]`` unique pairs ``(min, max)`` of the directed edges ``src -> dst``, self-loops dropped."""
     keep = src != dst
     lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
-    return torch.from_numpy(_unique_pairs(lo, hi, num_nodes))
+    return torch.from_numpy(np.stack(unique_pairs(lo, hi, num_nodes)))
 
 
 def read_social_graph(store: GraphStore, page_size: int | None = None) -> SocialGraph:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from graph import arrays
+
 
 class SparseMatmul(torch.autograd.Function):
     """``adj @ x`` for a fixed sparse ``adj`` whose gradient with respect to ``x`` is ``adj_t @ grad``."""
@@ -47,10 +49,8 @@ class Propagation:
 
 
 def row_pointers(src: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Returns the CSR row pointers ``[N + 1]`` of edges whose sorted source rows are ``src`` (``[E]``)."""
-    pointers = torch.zeros(num_nodes + 1, dtype=torch.int64)
-    pointers[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
-    return pointers
+    """Returns the CSR row pointers ``[N + 1]`` (int64, on the CPU) of edges whose sorted source rows are ``src`` (``[E]``)."""
+    return torch.from_numpy(arrays.row_pointers(src.cpu().numpy(), num_nodes))
 
 
 def mean_propagation(edge_index: torch.Tensor, num_nodes: int, device: torch.device) -> Propagation:

@@ -1,0 +1,32 @@
+"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers and pair-code deduplication.
+
+They live in ``graph/`` because ``graph/`` must never import from ``jobs/``; both may import this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def row_pointers(rows: np.ndarray, num_rows: int) -> np.ndarray:
+    """Returns the int64 CSR row pointers ``[num_rows + 1]`` of entries whose sorted rows are ``rows`` (``[E]``)."""
+    pointers = np.zeros(num_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=num_rows), out=pointers[1:])
+    return pointers
+
+
+def sorted_unique(code: np.ndarray) -> np.ndarray:
+    """Returns the sorted distinct values ``[M]`` of an int64 array."""
+    # Sorting and comparing neighbours is several times faster than
+    # np.unique's hash-based path on tens of millions of int64 codes.
+    code = np.sort(code)
+    return code[np.concatenate(([True], code[1:] != code[:-1]))] if code.size else code
+
+
+def unique_pairs(rows: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``(rows [M], cols [M])`` int64: the distinct pairs, sorted by row then column.
+
+    Each pair is coded as the one int64 ``row * width + col``, so ``width`` must exceed every column.
+    """
+    code = sorted_unique(rows.astype(np.int64, copy=False) * width + cols.astype(np.int64, copy=False))
+    return code // width, code % width
