@@ -144,18 +144,10 @@ def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_si
     )
     ids: list[str] = []
     features: list = []
-    after = ""
-    while True:
-        _, rows = store.read_columns(query, {"after": after, "page": page_size})
-        # A literal ``[]`` column is a grouping key, so an empty match returns no row at all.
-        page_ids, page_features = rows[0] if rows else ([], [])
-        if not page_ids:
-            return ids, features
+    for page_ids, page_features in store.read_collected_pages(query, page_size):
         ids.extend(page_ids)
         features.extend(page_features)
-        after = page_ids[-1]
-        if len(page_ids) < page_size:
-            return ids, features
+    return ids, features
 
 
 def _features(values: list, n: int) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:

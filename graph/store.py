@@ -8,8 +8,8 @@ parameterised.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
@@ -18,6 +18,8 @@ from graph.config import ConnectionSettings, Settings
 from graph.schema import check_label, check_relationship_type
 
 log = logging.getLogger(__name__)
+
+Page = TypeVar("Page")
 
 
 def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -30,6 +32,30 @@ def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def keyset_pages(
+    fetch: Callable[[Any, int], tuple[Page, Sequence[Any]]], page_size: int, limit: int | None = None
+) -> Iterator[Page]:
+    """Pages through keys in order: ``fetch(after, size)`` reads at most ``size`` entries whose keys
+    sort after ``after`` (``""`` for the first page) and returns ``(page, keys)``, the page in the
+    caller's shape and its keys in order; the last key is where the next page starts.
+
+    Returns:
+        An iterator over the pages, none empty, that stops after an empty or short page, or once
+        ``limit`` keys have been read (None: no limit).
+    """
+    after, left = "", limit
+    while left is None or left > 0:
+        size = page_size if left is None else min(page_size, left)
+        page, keys = fetch(after, size)
+        if not keys:
+            return
+        yield page
+        after = keys[-1]
+        left = None if left is None else left - len(keys)
+        if len(keys) < size:
+            return
 
 
 class GraphStore:
@@ -91,22 +117,37 @@ class GraphStore:
         with self.session() as session:
             return session.execute_read(work)
 
-    def read_pages(self, query: str, page_size: int) -> Iterator[list[list[Any]]]:
+    def read_pages(self, query: str, page_size: int, limit: int | None = None) -> Iterator[list[list[Any]]]:
         """Pages through a keyset query: ``query`` takes ``$after`` and ``$page`` and returns rows
         ordered by their first column, which is the key the next page starts after.
 
         Returns:
-            An iterator over pages, each a list of rows (lists of values), none empty.
+            An iterator over pages, each a list of rows (lists of values), none empty; ``limit``
+            rows in all at most (None: every row).
         """
-        after = ""
-        while True:
-            _, rows = self.read_columns(query, {"after": after, "page": page_size})
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][0]
-            if len(rows) < page_size:
-                return
+
+        def fetch(after: Any, size: int) -> tuple[list[list[Any]], list[Any]]:
+            _, rows = self.read_columns(query, {"after": after, "page": size})
+            return rows, [row[0] for row in rows]
+
+        return keyset_pages(fetch, page_size, limit)
+
+    def read_collected_pages(self, query: str, page_size: int) -> Iterator[list[list[Any]]]:
+        """Pages through a keyset query that collects each page: ``query`` takes ``$after`` and ``$page``
+        and returns one row of lists, the first of which holds the page's keys in order.
+
+        Returns:
+            An iterator over pages, each the row's list of collected columns, none empty.
+        """
+
+        def fetch(after: Any, size: int) -> tuple[list[list[Any]], list[Any]]:
+            _, rows = self.read_columns(query, {"after": after, "page": size})
+            # A literal column (say ``[] AS features``) is a grouping key, so an empty match
+            # returns no row at all rather than a row of empty lists.
+            columns = rows[0] if rows else []
+            return columns, columns[0] if columns else []
+
+        return keyset_pages(fetch, page_size)
 
     def write(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs a write query in one retried write transaction.

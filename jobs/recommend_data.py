@@ -57,15 +57,9 @@ def read_vectors(store: GraphStore, label: str, ids: IdMap, page_size: int = 20_
     )
     found_ids: list[str] = []
     vectors: list = []
-    after = ""
-    while True:
-        _, rows = store.read_columns(query, {"after": after, "page": page_size})
-        page_ids, page_vectors = rows[0]
+    for page_ids, page_vectors in store.read_collected_pages(query, page_size):
         found_ids.extend(page_ids)
         vectors.extend(page_vectors)
-        if len(page_ids) < page_size:
-            break
-        after = page_ids[-1]
     present = np.zeros(len(ids), dtype=bool)
     if not found_ids:
         return None, present

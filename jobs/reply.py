@@ -192,21 +192,9 @@ def suggest_replies(
 
 
 def _embedded_posts(store: GraphStore, limit: int | None, page: int) -> Iterator[list[str]]:
-    after, left = "", limit
-    while left is None or left > 0:
-        size = page if left is None else min(page, left)
-        rows = store.read(
-            "MATCH (p:Post) WHERE p.id > $after AND p.embedding IS NOT NULL WITH p ORDER BY p.id LIMIT $n RETURN p.id AS id",
-            {"after": after, "n": size},
-        )
-        if not rows:
-            return
-        ids = [r["id"] for r in rows]
-        yield ids
-        after = ids[-1]
-        left = None if left is None else left - len(ids)
-        if len(ids) < size:
-            return
+    query = "MATCH (p:Post) WHERE p.id > $after AND p.embedding IS NOT NULL WITH p ORDER BY p.id LIMIT $page RETURN p.id AS id"
+    for rows in store.read_pages(query, page, limit):
+        yield [row[0] for row in rows]
 
 
 @dataclass
