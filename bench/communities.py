@@ -22,26 +22,10 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from bench.cli import table
 from bench.harness import SHARED, machine, timed
-from graph.snapshot import IdMap
 from jobs.communities import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
 from jobs.linkpred import EncoderConfig
 from jobs.runtime import seed_everything
-from jobs.social import SocialGraph, undirected_pairs
-
-
-def email_graph(path: Path) -> tuple[SocialGraph, np.ndarray]:
-    """Returns email-Eu-core as a :class:`SocialGraph` (self-loops dropped) and ``[U]`` department labels."""
-    edges = np.loadtxt(path / "email-Eu-core.txt", dtype=np.int64)
-    labels = np.loadtxt(path / "email-Eu-core-department-labels.txt", dtype=np.int64)
-    n = int(max(edges.max(), labels[:, 0].max())) + 1
-    truth = np.full(n, -1, dtype=np.int64)
-    truth[labels[:, 0]] = labels[:, 1]
-    graph = SocialGraph(
-        IdMap([str(i) for i in range(n)]), IdMap([]), None, torch.zeros(n, dtype=torch.bool),
-        undirected_pairs(edges[:, 0], edges[:, 1], n), torch.zeros((2, 0), dtype=torch.long),
-        np.zeros(n, dtype=bool), truth,
-    )
-    return graph, truth
+from jobs.social import SocialGraph, read_email_eu_core
 
 
 def _partition(graph: SocialGraph, config: CommunityConfig, encoder: EncoderConfig, seed: int) -> np.ndarray:
@@ -69,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=EncoderConfig().epochs, help="training epochs of the sage embedding")
     parser.add_argument("--sharpness", type=float, default=CommunityConfig().sharpness, help="power of the cosine weights")
     args = parser.parse_args(argv)
-    graph, truth = email_graph(args.path)
+    graph, truth = read_email_eu_core(args.path)
     g = friendship_graph(graph)
     encoder = EncoderConfig(epochs=args.epochs)
     runs: dict[str, list[tuple[float, float, float]]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -149,6 +150,26 @@ def read_social_graph(store: GraphStore, page_size: int | None = None) -> Social
         n_users, n_posts, friendships.shape[1], interactions.shape[1], int(has_x.sum()), int(opt_out.sum()),
     )
     return SocialGraph(users, posts, x, has_x, friendships, interactions, opt_out, community, interaction_weight)
+
+
+def read_email_eu_core(folder: Path) -> tuple[SocialGraph, np.ndarray]:
+    """Reads SNAP email-Eu-core straight from its files, without Neo4j, for checks against its departments.
+
+    Returns:
+        ``(graph, truth)``: a :class:`SocialGraph` of users only (user ``i`` has id ``"i"``, friendships
+        undirected with self-loops dropped) and ``[U]`` int64 department labels (-1 where a user has none).
+    """
+    edges = np.loadtxt(folder / "email-Eu-core.txt", dtype=np.int64)
+    labels = np.loadtxt(folder / "email-Eu-core-department-labels.txt", dtype=np.int64)
+    n = int(max(edges.max(), labels[:, 0].max())) + 1
+    truth = np.full(n, -1, dtype=np.int64)
+    truth[labels[:, 0]] = labels[:, 1]
+    graph = SocialGraph(
+        IdMap([str(i) for i in range(n)]), IdMap([]), None, torch.zeros(n, dtype=torch.bool),
+        undirected_pairs(edges[:, 0], edges[:, 1], n), torch.zeros((2, 0), dtype=torch.long),
+        np.zeros(n, dtype=bool), truth,
+    )
+    return graph, truth
 
 
 def _features(data, n_users: int, n_posts: int) -> tuple[torch.Tensor | None, torch.Tensor]:

@@ -20,7 +20,6 @@ from graph.config import Settings
 from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.schema import ensure_schema
-from graph.snapshot import IdMap
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
@@ -33,7 +32,7 @@ from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
 from jobs.friends_job import run_friends
 from jobs.linkpred import EncoderConfig
 from jobs.runtime import seed_everything
-from jobs.social import SocialGraph, read_social_graph, undirected_pairs
+from jobs.social import SocialGraph, read_email_eu_core, read_social_graph
 from text.embeddings import Encoder
 
 CPU = torch.device("cpu")
@@ -161,22 +160,9 @@ def test_friend_suggestions_are_reproducible_for_a_seed(social: SocialGraph) -> 
     np.testing.assert_allclose(found[0].score, found[1].score)
 
 
-def _email_graph(datasets: Path) -> tuple[SocialGraph, np.ndarray]:
-    folder = datasets / "email_eu_core"
-    edges = np.loadtxt(folder / "email-Eu-core.txt", dtype=np.int64)
-    labels = np.loadtxt(folder / "email-Eu-core-department-labels.txt", dtype=np.int64)
-    n = len(labels)
-    graph = SocialGraph(
-        IdMap([str(i) for i in range(n)]), IdMap([]), None, torch.zeros(n, dtype=torch.bool),
-        undirected_pairs(edges[:, 0], edges[:, 1], n), torch.zeros((2, 0), dtype=torch.long),
-        np.zeros(n, dtype=bool), labels[:, 1],
-    )
-    return graph, labels[:, 1]
-
-
 def test_communities_on_email_eu_core_match_louvain_nmi_and_modularity(datasets: Path) -> None:
     """The goal on real data: NMI at least networkx Louvain's, modularity at least 0.95x (seed 0)."""
-    graph, truth = _email_graph(datasets)
+    graph, truth = read_email_eu_core(datasets / "email_eu_core")
     g = friendship_graph(graph)
     plain = louvain(g, seed=0, weight=None)
     z = community_embeddings(graph, CommunityConfig(), ENCODER, seed_everything(0), CPU)
@@ -186,7 +172,7 @@ def test_communities_on_email_eu_core_match_louvain_nmi_and_modularity(datasets:
 
 
 def test_friend_suggestions_find_hidden_email_contacts_better_than_common_neighbours(datasets: Path) -> None:
-    graph, _ = _email_graph(datasets)
+    graph, _ = read_email_eu_core(datasets / "email_eu_core")
     result = evaluate_friends(graph, seed=0, config=FriendsConfig(encoder=EncoderConfig(epochs=60)))
     model, baselines = result["model"], result["baselines"]
     assert model["recall@20"] >= baselines["common_neighbours"]["recall@20"]
