@@ -142,11 +142,7 @@ def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_si
         f"WITH n ORDER BY n.{key} LIMIT $page "
         f"RETURN collect(n.{key}) AS ids, {feature_expr} AS features"
     )
-    ids: list[str] = []
-    features: list = []
-    for page_ids, page_features in store.read_collected_pages(query, page_size):
-        ids.extend(page_ids)
-        features.extend(page_features)
+    ids, features = store.read_collected(query, page_size, 2)
     return ids, features
 
 

@@ -132,22 +132,26 @@ class GraphStore:
 
         return keyset_pages(fetch, page_size, limit)
 
-    def read_collected_pages(self, query: str, page_size: int) -> Iterator[list[list[Any]]]:
+    def read_collected(self, query: str, page_size: int, columns: int) -> list[list[Any]]:
         """Pages through a keyset query that collects each page: ``query`` takes ``$after`` and ``$page``
-        and returns one row of lists, the first of which holds the page's keys in order.
+        and returns one row of ``columns`` lists, the first of which holds the page's keys in order.
 
         Returns:
-            An iterator over pages, each the row's list of collected columns, none empty.
+            The ``columns`` lists, each concatenated over every page.
         """
 
         def fetch(after: Any, size: int) -> tuple[list[list[Any]], list[Any]]:
             _, rows = self.read_columns(query, {"after": after, "page": size})
             # A literal column (say ``[] AS features``) is a grouping key, so an empty match
             # returns no row at all rather than a row of empty lists.
-            columns = rows[0] if rows else []
-            return columns, columns[0] if columns else []
+            page = rows[0] if rows else [[] for _ in range(columns)]
+            return page, page[0]
 
-        return keyset_pages(fetch, page_size)
+        merged: list[list[Any]] = [[] for _ in range(columns)]
+        for page in keyset_pages(fetch, page_size):
+            for column, values in zip(merged, page, strict=True):
+                column.extend(values)
+        return merged
 
     def write(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs a write query in one retried write transaction.

@@ -55,11 +55,7 @@ def read_vectors(store: GraphStore, label: str, ids: IdMap, page_size: int = 20_
         f"MATCH (n:{label}) WHERE n.{key} > $after AND n.embedding IS NOT NULL "
         f"WITH n ORDER BY n.{key} LIMIT $page RETURN collect(n.{key}) AS ids, collect(n.embedding) AS vectors"
     )
-    found_ids: list[str] = []
-    vectors: list = []
-    for page_ids, page_vectors in store.read_collected_pages(query, page_size):
-        found_ids.extend(page_ids)
-        vectors.extend(page_vectors)
+    found_ids, vectors = store.read_collected(query, page_size, 2)
     present = np.zeros(len(ids), dtype=bool)
     if not found_ids:
         return None, present
