@@ -5,7 +5,7 @@ an interaction is an undirected edge.  Propagation multiplies by the symmetrical
 adjacency ``D^-1/2 A D^-1/2`` held as a ``torch.sparse_csr`` tensor (measured faster than
 ``edge_index`` message passing on CPU) -- the product the ``LGConv`` layers of
 :class:`torch_geometric.nn.models.LightGCN` compute, with a backward pass that reuses the
-symmetric matrix (2.5x faster backward on Gowalla, CPU, and deterministic).
+symmetric matrix (faster backward on CPU, and deterministic; ``docs/history/benchmarks.md``).
 
 Cold start: a node's layer-0 representation is its LightGCN id embedding plus a learned linear
 projection of its text embedding (384-d post text, profile vector for users).  A node with no
