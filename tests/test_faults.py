@@ -101,12 +101,17 @@ def test_readers_during_publishes_see_one_complete_run_every_time(store: GraphSt
             with lock:
                 counts["friend_suggestions"] += 1
                 counts["community"] += 1
+            first_reads.release()
 
     readers = [threading.Thread(target=read, args=(seed,)) for seed in range(8)]
+    first_reads = threading.Semaphore(0)
     began = time.perf_counter()
     for reader in readers:
         reader.start()
     try:
+        # Publishing starts once the readers have completed eight reads, however the threads are scheduled.
+        for _ in readers:
+            assert first_reads.acquire(timeout=120), failures[:5]
         for run in range(1, 4):
             _publish_friends(store, float(run))
             _publish_communities(store, f"run {run}")

@@ -157,12 +157,24 @@ def test_relationship_weights_stay_aligned_when_edges_are_dropped(small_graph: G
     assert got == {(r["u"], r["p"]): r["w"] for r in stored}
 
 
-def test_snapshots_while_users_and_follows_are_written(small_graph: GraphStore) -> None:
+def test_snapshots_while_users_and_follows_are_written(small_graph: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
     old_ids = [f"u{i:03d}" for i in range(57)]
     old = stored_follows(small_graph)
     stop = threading.Event()
     writes = [0]
+    wrote = threading.Condition()
     failures: list[BaseException] = []
+    read_columns = small_graph.read_columns
+
+    def read_after_a_write(query: str, params: dict | None = None):
+        # However the threads are scheduled, every page of the snapshot is read after at least
+        # one more write than the page before it.
+        with wrote:
+            seen = writes[0]
+            assert wrote.wait_for(lambda: writes[0] > seen or bool(failures), timeout=60), "the writer stalled"
+        return read_columns(query, params)
+
+    monkeypatch.setattr(small_graph, "read_columns", read_after_a_write)
 
     def writer() -> None:
         rng = random.Random(3)
@@ -179,9 +191,13 @@ def test_snapshots_while_users_and_follows_are_written(small_graph: GraphStore) 
                 created.append(new)
                 if len(created) > 3:
                     small_graph.write("MATCH (n:User {id: $id}) DETACH DELETE n", {"id": created.pop(rng.randrange(len(created)))})
-                writes[0] += 1
+                with wrote:
+                    writes[0] += 1
+                    wrote.notify_all()
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             failures.append(exc)
+            with wrote:
+                wrote.notify_all()
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
@@ -189,7 +205,7 @@ def test_snapshots_while_users_and_follows_are_written(small_graph: GraphStore) 
         for _ in range(6):
             before = writes[0]
             snap = read_snapshot(small_graph, FOLLOWS_ONLY, page_size=4)
-            assert writes[0] > before, "the writer should run during the snapshot"
+            assert writes[0] > before and not failures, failures
             pairs = follows_pairs(snap)
             users = set(snap.id_maps["User"].ids)
             assert set(old_ids) <= users
