@@ -186,22 +186,29 @@ def test_a_server_stopped_mid_load_and_started_again_leaves_a_graph_the_rerun_co
     path = _edge_file(tmp_path / "edges.txt", n)
     failures: list[BaseException] = []
 
+    point = random.Random(7).randrange(n // 10, n // 3)
+    reached, stopped = threading.Event(), threading.Event()
+    consumed = [0]
+
+    def pause_at_the_point(rows: int) -> None:
+        # The load waits at the chosen point until the server is down, however fast it runs.
+        consumed[0] += rows
+        if consumed[0] >= point and not reached.is_set():
+            reached.set()
+            stopped.wait(timeout=120)
+
     def first_load() -> None:
         with GiveUpStore(store.connection) as own:
             try:
-                run_steps(Loader(own, RejectLog(None), batch_size=batch), edges_steps(path))
+                run_steps(Loader(own, RejectLog(None), batch_size=batch, on_progress=pause_at_the_point), edges_steps(path))
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
                 failures.append(exc)
 
     loading = threading.Thread(target=first_load)
     loading.start()
-    point = random.Random(7).randrange(n // 10, n // 3)
-    deadline = time.monotonic() + 120
-    while _checkpoint_rows(store) < point:
-        assert loading.is_alive(), "the load ended before the server was stopped"
-        assert time.monotonic() < deadline, "the load made no progress"
-        time.sleep(0.01)
+    assert reached.wait(timeout=120), "the load made no progress"
     server.stop()
+    stopped.set()
     loading.join(timeout=60)
     assert failures, "the stop should land mid-load and fail it"
     server.start()
