@@ -70,7 +70,7 @@ class LockBusy(RuntimeError):
 
     def __init__(self, job: str, owner: str | None, since: Any) -> None:
         self.job, self.owner, self.since = job, owner, since
-        held = f"held by {owner} since {since}" if owner else "held by another run"
+        held = f"held by {owner}" + (f" since {since}" if since else "") if owner else "held by another run"
         super().__init__(f"another run of {job!r} is in progress ({held}); wait for it with --wait, or try again later")
 
 
