@@ -22,10 +22,10 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from bench.cli import table
 from bench.harness import SHARED, machine, timed
-from jobs.communities import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
-from jobs.linkpred import EncoderConfig
-from jobs.runtime import seed_everything
-from jobs.social import SocialGraph, read_email_eu_core
+from jobs.communities.model import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
+from jobs.gnn.encoder import EncoderConfig
+from jobs.common.runtime import seed_everything
+from jobs.gnn.social import SocialGraph, read_email_eu_core
 
 
 def _partition(graph: SocialGraph, config: CommunityConfig, encoder: EncoderConfig, seed: int) -> np.ndarray:

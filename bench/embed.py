@@ -11,7 +11,7 @@ from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.embed import run_embed
+from jobs.embed.job import run_embed
 from text.embeddings import Encoder
 from text.profiles import tags_sentence
 

@@ -23,9 +23,9 @@ import torch
 from bench.cli import table
 from bench.harness import machine, timed
 from bench.scale import random_graph
-from jobs.friends import FriendsConfig
-from jobs.linkpred import train_encoder
-from jobs.runtime import seed_everything
+from jobs.friends.model import FriendsConfig
+from jobs.gnn.encoder import train_encoder
+from jobs.common.runtime import seed_everything
 
 
 def _peak_gib() -> float:

@@ -1,7 +1,7 @@
 """Quality/time curve of the recommend model on the official Gowalla split, read straight from the files.
 
 ``python -m bench.recommend [--epochs 40] [--eval-every 5] [--batch-size 8192] [--lr 5e-3] [--device auto]``
-trains :mod:`jobs.recommend_model` on ``train.txt`` and prints, every few epochs, Recall@20 and
+trains :mod:`jobs.recommend.lightgcn` on ``train.txt`` and prints, every few epochs, Recall@20 and
 NDCG@20 over all items for every test user (known training items masked), with the training
 seconds so far; evaluation time is not counted.  No Neo4j is involved: this measures the model.
 The same figures through the graph come from ``python -m jobs evaluate recommend --dataset gowalla``.
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from bench.harness import SHARED, machine
-from jobs.ranking import csr_from_pairs, ranking_metrics
-from jobs.recommend_model import Interactions, TrainConfig, Trained, recommend, train
-from jobs.runtime import seed_everything, torch_device
+from jobs.common.ranking import csr_from_pairs, ranking_metrics
+from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
+from jobs.common.runtime import seed_everything, torch_device
 
 
 def read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:

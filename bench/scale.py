@@ -26,13 +26,13 @@ import torch
 from bench.cli import table
 from bench.harness import machine, timed
 from graph.snapshot import IdMap
-from jobs.communities import CommunityConfig, community_embeddings, detect
-from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
-from jobs.linkpred import EncoderConfig, train_encoder
-from jobs.ranking import csr_from_pairs
-from jobs.recommend_model import Interactions, TrainConfig, recommend, train
-from jobs.runtime import seed_everything
-from jobs.social import SocialGraph, undirected_pairs
+from jobs.communities.model import CommunityConfig, community_embeddings, detect
+from jobs.friends.model import FriendsConfig, fit_friend_scorer, suggest_friends
+from jobs.gnn.encoder import EncoderConfig, train_encoder
+from jobs.common.ranking import csr_from_pairs
+from jobs.recommend.lightgcn import Interactions, TrainConfig, recommend, train
+from jobs.common.runtime import seed_everything
+from jobs.gnn.social import SocialGraph, undirected_pairs
 
 FRIENDS, POSTS, INTERACTIONS, TEXT_DIM = 10, 2, 20, 384
 

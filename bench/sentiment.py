@@ -11,8 +11,8 @@ from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.embed import run_embed
-from jobs.sentiment import run_sentiment
+from jobs.embed.job import run_embed
+from jobs.sentiment.job import run_sentiment
 from text.sentiment import SentimentClassifier
 from text.sentiment_baselines import vader_labels
 from text.sentiment_data import tweeteval_split

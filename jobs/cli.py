@@ -19,9 +19,9 @@ from graph.ingest.loader import CheckpointConflict
 from graph.lock import LockBusy, LockLost
 from graph.server import LocalNeo4j, ServerError
 from graph.writeback import RunAborted
-from jobs.exit_codes import Exit
+from jobs.common.exit_codes import Exit
 
-# The names of jobs.communities.EMBEDDINGS, spelled out so that parsing arguments needs no torch.
+# The names of jobs.communities.model.EMBEDDINGS, spelled out so that parsing arguments needs no torch.
 COMMUNITY_EMBEDDINGS = ("propagation", "sage")
 
 log = logging.getLogger("jobs")
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one sub-command.
 
     Returns:
-        The process exit status, one of :class:`jobs.exit_codes.Exit`: 0 on success, 1 on a failed
+        The process exit status, one of :class:`jobs.common.exit_codes.Exit`: 0 on success, 1 on a failed
         job, 2 on bad usage or input, 3-7 when a lock is busy or Neo4j cannot be used (the README's
         "Exit statuses" table), 70 on a bug.
     """
@@ -240,77 +240,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "neo4j":
             return _neo4j(settings, args)
         if args.command == "cypher":
-            from jobs.cypher_cmd import run_cypher
+            from jobs.commands.cypher import run_cypher
 
             return run_cypher(settings, args.query, args.param, args.format)
         if args.command == "query":
-            from jobs.query_cmd import run_query_command
+            from jobs.commands.query import run_query_command
 
             return run_query_command(settings, args.name, args.params, args.format)
         if args.command == "status":
-            from jobs.query_cmd import run_status_command
+            from jobs.commands.query import run_status_command
 
             return run_status_command(settings, args.job, args.limit, args.format)
         if args.command == "ingest":
-            from jobs.ingest_cmd import run_ingest
+            from jobs.commands.ingest import run_ingest
 
             return run_ingest(settings, args)
         if args.command == "embed":
-            from jobs.embed_cmd import run_embed_command
+            from jobs.embed.cli import run_embed_command
 
             return run_embed_command(settings, args.model, args.device, args.batch_size, args.wait)
         if args.command in ("communities", "friends"):
-            from jobs.gnn_cmd import run_job
+            from jobs.gnn.cli import run_job
 
             return run_job(
                 settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None),
                 args.mini_batches, args.wait,
             )
         if args.command == "sentiment":
-            from jobs.sentiment_cmd import run_sentiment_command
+            from jobs.sentiment.cli import run_sentiment_command
 
             return run_sentiment_command(settings, args.device, args.batch_size, args.page_size, args.wait)
         if args.command == "evaluate" and (args.online or args.target is None):
-            from jobs.feedback import run_online_evaluation
+            from jobs.common.feedback import run_online_evaluation
 
             return run_online_evaluation(settings, args.online)
         if args.command == "evaluate" and args.target == "sentiment":
-            from jobs.evaluate_sentiment import run_sentiment_evaluation
+            from jobs.sentiment.evaluate import run_sentiment_evaluation
 
             return run_sentiment_evaluation(args.dataset, args.path, args.limit, args.device)
         if args.command == "evaluate" and args.target == "reply":
-            from jobs.reply_eval_cmd import run_reply_evaluation
+            from jobs.reply.evaluate_cli import run_reply_evaluation
 
             return run_reply_evaluation(settings, args.path, args.seed)
         if args.command == "recommend":
-            from jobs.recommend_cmd import run_recommend_command
+            from jobs.recommend.cli import run_recommend_command
 
             return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device, args.wait)
         if args.command == "evaluate" and args.target == "recommend":
-            from jobs.recommend_eval_cmd import run_recommend_evaluation
+            from jobs.recommend.evaluate_cli import run_recommend_evaluation
 
             return run_recommend_evaluation(settings, args)
         if args.command == "evaluate":
-            from jobs.evaluate_cmd import run_evaluate
+            from jobs.gnn.evaluate import run_evaluate
 
             return run_evaluate(settings, args)
         if args.command == "reply":
-            from jobs.reply_cmd import run_reply_command
+            from jobs.reply.cli import run_reply_command
 
             return run_reply_command(settings, args.post, args.limit, args.k, args.wait)
         if args.command == "pipeline":
-            from jobs.pipeline import run_pipeline
+            from jobs.schedule.pipeline import run_pipeline
 
             return run_pipeline(settings, args.seed, args.device, tuple(args.skip), args.wait)
         if args.command == "schedule":
-            from jobs.scheduler import run_schedule_command
+            from jobs.schedule.scheduler import run_schedule_command
 
             return run_schedule_command(settings, args.config)
         if args.command == "generate":
-            from jobs.generate_cmd import run_generate
+            from jobs.commands.generate import run_generate
 
             return run_generate(args.users, args.seed, args.out, args.format)
-        from jobs.demo import run_demo
+        from jobs.commands.demo import run_demo
 
         return run_demo(settings, args.users, args.seed, args.into_external)
     except LockBusy as exc:

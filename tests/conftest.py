@@ -24,16 +24,16 @@ from graph.schema import ensure_schema
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
-from jobs.communities_job import run_communities
-from jobs.embed import run_embed
-from jobs.friends import FriendsConfig
-from jobs.friends_job import run_friends
-from jobs.linkpred import EncoderConfig
-from jobs.recommend import run_recommend
-from jobs.recommend_model import TrainConfig
-from jobs.reply import write_suggestions
-from jobs.sentiment import run_sentiment
-from jobs.social import read_social_graph
+from jobs.communities.job import run_communities
+from jobs.embed.job import run_embed
+from jobs.friends.model import FriendsConfig
+from jobs.friends.job import run_friends
+from jobs.gnn.encoder import EncoderConfig
+from jobs.recommend.job import run_recommend
+from jobs.recommend.lightgcn import TrainConfig
+from jobs.reply.job import write_suggestions
+from jobs.sentiment.job import run_sentiment
+from jobs.gnn.social import read_social_graph
 from text.embeddings import Encoder
 from text.sentiment import SentimentClassifier
 

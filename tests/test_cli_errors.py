@@ -21,7 +21,7 @@ from neo4j.exceptions import ServiceUnavailable
 
 from graph.config import Settings
 from jobs.cli import main
-from jobs.exit_codes import Exit
+from jobs.common.exit_codes import Exit
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE_USER = "sociograph_cli_probe"
@@ -139,7 +139,7 @@ def test_a_server_lost_after_the_command_reached_it_is_server_lost(
             driver.verify_connectivity()
         return 0
 
-    env.setattr("jobs.cypher_cmd.run_cypher", lose_the_server)
+    env.setattr("jobs.commands.cypher.run_cypher", lose_the_server)
     assert main(["cypher", "RETURN 1"]) == Exit.SERVER_LOST
     message = _one_error(caplog)
     assert "stopped answering in the middle of the command" in message and "rerun" in message
@@ -164,7 +164,7 @@ def test_a_bug_is_an_internal_error_with_its_traceback(env: pytest.MonkeyPatch, 
     def buggy(*args: object) -> int:
         return {}["missing"]
 
-    env.setattr("jobs.generate_cmd.run_generate", buggy)
+    env.setattr("jobs.commands.generate.run_generate", buggy)
     assert main(["generate", "--out", str(tmp_path)]) == Exit.INTERNAL
     assert "internal error" in caplog.text and "Traceback" in caplog.text and "KeyError" in caplog.text
 
@@ -173,7 +173,7 @@ def test_a_value_error_from_a_library_is_a_bug_not_bad_usage(env: pytest.MonkeyP
     def buggy(*args: object) -> int:
         return json.loads("{not json")
 
-    env.setattr("jobs.generate_cmd.run_generate", buggy)
+    env.setattr("jobs.commands.generate.run_generate", buggy)
     assert main(["generate", "--out", str(tmp_path)]) == Exit.INTERNAL
     assert "internal error" in caplog.text and "JSONDecodeError" in caplog.text
 

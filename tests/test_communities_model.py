@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from graph.snapshot import IdMap
 from jobs.cli import COMMUNITY_EMBEDDINGS
-from jobs.communities import EMBEDDINGS, CommunityConfig, leiden, propagated_embeddings, weighted_edges
-from jobs.social import SocialGraph, undirected_pairs
+from jobs.communities.model import EMBEDDINGS, CommunityConfig, leiden, propagated_embeddings, weighted_edges
+from jobs.gnn.social import SocialGraph, undirected_pairs
 
 
 def _graph(edges: list[tuple[int, int]], n: int, x: torch.Tensor | None = None) -> SocialGraph:

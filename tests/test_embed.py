@@ -8,7 +8,7 @@ import pytest
 
 from graph.catalogue import load_query
 from graph.store import GraphStore
-from jobs.embed import run_embed
+from jobs.embed.job import run_embed
 from text.embeddings import Encoder, text_hash
 from text.profiles import combine, tags_sentence
 

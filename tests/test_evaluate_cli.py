@@ -78,7 +78,7 @@ def test_evaluate_recommend_splits_an_interaction_list(tmp_path: Path, capsys: p
 
 def test_the_reported_command_repeats_the_evaluation_flags_included() -> None:
     from jobs.cli import build_parser
-    from jobs.evaluate_cmd import reproducing_command
+    from jobs.gnn.evaluate import reproducing_command
 
     argv = ["evaluate", "friends", "--dataset", "lastfm", "--path", "data", "--epochs", "100", "--mini-batches"]
     command = reproducing_command(build_parser().parse_args(argv))

@@ -28,11 +28,11 @@ from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import RunWriter, current_run
-from jobs.exit_codes import Exit
-from jobs.friends import FriendsConfig
-from jobs.friends_job import run_friends
-from jobs.linkpred import EncoderConfig
-from jobs.social import read_social_graph
+from jobs.common.exit_codes import Exit
+from jobs.friends.model import FriendsConfig
+from jobs.friends.job import run_friends
+from jobs.gnn.encoder import EncoderConfig
+from jobs.gnn.social import read_social_graph
 
 pytestmark = pytest.mark.faults
 

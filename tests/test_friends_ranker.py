@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.friends import (
+from jobs.friends.model import (
     FEATURES,
     PAIR_FEATURES,
     ChunkFeatures,

@@ -23,16 +23,16 @@ from graph.schema import ensure_schema
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
-from jobs.communities import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
-from jobs.communities_job import run_communities
-from jobs.embed import run_embed
-from jobs.eval_friends import evaluate_friends
-from jobs.feedback import ignored_friend_suggestions, record_acceptance
-from jobs.friends import FriendsConfig, fit_friend_scorer, suggest_friends
-from jobs.friends_job import run_friends
-from jobs.linkpred import EncoderConfig
-from jobs.runtime import seed_everything
-from jobs.social import SocialGraph, read_email_eu_core, read_social_graph
+from jobs.communities.model import EMBEDDINGS, CommunityConfig, community_embeddings, detect, friendship_graph, louvain, modularity
+from jobs.communities.job import run_communities
+from jobs.embed.job import run_embed
+from jobs.friends.evaluate import evaluate_friends
+from jobs.common.feedback import ignored_friend_suggestions, record_acceptance
+from jobs.friends.model import FriendsConfig, fit_friend_scorer, suggest_friends
+from jobs.friends.job import run_friends
+from jobs.gnn.encoder import EncoderConfig
+from jobs.common.runtime import seed_everything
+from jobs.gnn.social import SocialGraph, read_email_eu_core, read_social_graph
 from text.embeddings import Encoder
 
 CPU = torch.device("cpu")

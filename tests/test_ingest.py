@@ -367,7 +367,7 @@ def test_bulk_import_builds_the_same_graph_as_the_transactional_load(
     store: GraphStore, settings, good_dir: Path, tmp_path: Path
 ) -> None:
     from graph.ingest.bulk import BulkImportError
-    from jobs.ingest_cmd import bulk
+    from jobs.commands.ingest import bulk
 
     write(good_dir / "reply_to.csv", "src,dst\np2,p1\np2,nowhere\n")
     _, rejects = load_dir(store, good_dir, tmp_path / "r1.tsv")
@@ -389,7 +389,7 @@ def test_bulk_import_builds_the_same_graph_as_the_transactional_load(
 def test_bulk_import_fails_at_once_while_another_ingest_holds_the_lock(
     store: GraphStore, settings, good_dir: Path
 ) -> None:
-    from jobs.ingest_cmd import bulk
+    from jobs.commands.ingest import bulk
 
     store.write(
         "MERGE (l:JobLock {job: $job}) SET l.owner = 'other-host:1:x', l.taken_at = datetime(), "

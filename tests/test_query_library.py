@@ -20,13 +20,13 @@ from graph.catalogue import bind_parameters, load_query, query_parameters, run_q
 from graph.store import GraphStore
 from graph.writeback import current_run
 from jobs.cli import main
-from jobs.demo import UPSET_FILM_POST, _print_reply_drafts
-from jobs.friends import FriendsConfig
-from jobs.friends_job import run_friends
-from jobs.linkpred import EncoderConfig
-from jobs.recommend import run_recommend
-from jobs.recommend_model import TrainConfig
-from jobs.social import read_social_graph
+from jobs.commands.demo import UPSET_FILM_POST, _print_reply_drafts
+from jobs.friends.model import FriendsConfig
+from jobs.friends.job import run_friends
+from jobs.gnn.encoder import EncoderConfig
+from jobs.recommend.job import run_recommend
+from jobs.recommend.lightgcn import TrainConfig
+from jobs.gnn.social import read_social_graph
 
 N_USERS = 200  # the size of the `results` graph (tests/conftest.py)
 CPU = torch.device("cpu")

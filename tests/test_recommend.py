@@ -16,11 +16,11 @@ from graph.ingest.steps import canonical_dir_steps, run_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
-from jobs.embed import run_embed
-from jobs.recommend import run_recommend
-from jobs.recommend_eval import evaluate_held_out, pairs_of
+from jobs.embed.job import run_embed
+from jobs.recommend.job import run_recommend
+from jobs.recommend.evaluate import evaluate_held_out, pairs_of
 from jobs.sandbox import load_strict
-from jobs.recommend_model import TrainConfig
+from jobs.recommend.lightgcn import TrainConfig
 from text.embeddings import Encoder
 
 CONFIG = TrainConfig(epochs=30, batch_size=1024, lr=1e-2, seed=0)

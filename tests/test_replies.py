@@ -19,10 +19,10 @@ from graph.schema import ensure_schema
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
-from jobs.embed import run_embed
-from jobs.reply import ReplySettings, suggest_replies, write_suggestions
+from jobs.embed.job import run_embed
+from jobs.reply.job import ReplySettings, suggest_replies, write_suggestions
 from text.embeddings import Encoder
-from jobs.reply_eval import Corpus, query_groups, random_picks, score_drafts
+from jobs.reply.evaluate import Corpus, query_groups, random_picks, score_drafts
 from text.replies import (
     RETRIEVAL,
     RETRIEVAL_SENTIMENT,

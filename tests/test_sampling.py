@@ -8,12 +8,12 @@ import numpy as np
 import torch
 
 from graph.snapshot import IdMap
-from jobs.gnn_cmd import encoder_for
-from jobs.linkpred import EncoderConfig, SocialEncoder, train_encoder
-from jobs.runtime import seed_everything
-from jobs.sampling import NeighbourSampler
-from jobs.social import SocialGraph, undirected_pairs
-from jobs.sparse import mean_propagation
+from jobs.gnn.cli import encoder_for
+from jobs.gnn.encoder import EncoderConfig, SocialEncoder, train_encoder
+from jobs.common.runtime import seed_everything
+from jobs.gnn.sampling import NeighbourSampler
+from jobs.gnn.social import SocialGraph, undirected_pairs
+from jobs.gnn.sparse import mean_propagation
 
 
 def _graph(pairs: torch.Tensor, n: int, x: torch.Tensor | None = None, community: np.ndarray | None = None) -> SocialGraph:

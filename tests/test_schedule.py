@@ -20,8 +20,8 @@ from graph import lock as lock_module
 from graph.lock import JobLock
 from graph.schema import ensure_schema
 from graph.writeback import RunWriter, current_run
-from jobs.schedule_config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
-from jobs.scheduler import LockedFiring, build_scheduler
+from jobs.schedule.config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
+from jobs.schedule.scheduler import LockedFiring, build_scheduler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,7 +202,7 @@ def test_a_firing_is_skipped_while_another_run_holds_the_lock(
     firing = LockedFiring(settings, config, lambda job: calls.append(job.name) or 3)
     other = JobLock(store, "communities", ttl_s=30, owner="other-machine:42")
     assert other.acquire()
-    with caplog.at_level("WARNING", logger="jobs.scheduler"):
+    with caplog.at_level("WARNING", logger="jobs.schedule.scheduler"):
         assert firing("communities") is None
     assert calls == [] and "skipped communities" in caplog.text and "other-machine:42" in caplog.text
     other.release()

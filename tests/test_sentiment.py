@@ -10,9 +10,9 @@ import pytest
 
 from graph.store import GraphStore
 from jobs.cli import main
-from jobs.embed import run_embed
-from jobs.evaluate_sentiment import evaluate_sentiment
-from jobs.sentiment import run_sentiment
+from jobs.embed.job import run_embed
+from jobs.sentiment.evaluate import evaluate_sentiment
+from jobs.sentiment.job import run_sentiment
 from text.embeddings import Encoder
 from text.emotion import detect_emotions
 from text.sentiment import SentimentClassifier, language_of

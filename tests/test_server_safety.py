@@ -25,7 +25,7 @@ import graph.server
 from graph.config import ConnectionSettings, Settings, external_wipe_refusal
 from graph.server import SERVER_CLASS, LocalNeo4j, ServerError
 from graph.store import GraphStore
-from jobs.demo import run_demo
+from jobs.commands.demo import run_demo
 
 REPO = Path(__file__).resolve().parents[1]
 # The generated password is "p" + secrets.token_urlsafe(24): the tests fix it so that the poller
@@ -229,7 +229,7 @@ def test_status_names_a_refused_password_instead_of_not_answering(
     fresh: Fresh, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from jobs.cli import main
-    from jobs.exit_codes import Exit
+    from jobs.common.exit_codes import Exit
 
     s = fresh.settings.server
     for name in [n for n in os.environ if n.startswith("NEO4J_")]:
@@ -271,7 +271,7 @@ def test_demo_refuses_the_users_own_server(
     store = users_server
     monkeypatch.setenv("SOCIOGRAPH_CACHE_DIR", str(tmp_path / "cache"))
     # Should the demo not refuse, it fails after its load instead of running every job.
-    monkeypatch.setattr("jobs.demo.run_pipeline", lambda *args, **kwargs: 1)
+    monkeypatch.setattr("jobs.commands.demo.run_pipeline", lambda *args, **kwargs: 1)
     assert main(["demo", "--users", "100"]) == 2
     assert "--into-external" in caplog.text and "Traceback" not in caplog.text
     assert _untouched(store)
@@ -283,7 +283,7 @@ def test_demo_writes_into_the_users_server_when_told_to(
 ) -> None:
     store = users_server
     # What is under test is whether the demo writes at all, not its jobs: it stops after the load.
-    monkeypatch.setattr("jobs.demo.run_pipeline", lambda settings, seed: 1)
+    monkeypatch.setattr("jobs.commands.demo.run_pipeline", lambda settings, seed: 1)
     settings = dataclasses.replace(fresh.settings, server=dataclasses.replace(fresh.settings.server, cache_dir=tmp_path))
     assert run_demo(settings, users=100, seed=0, into_external=False) == 2
     assert _untouched(store)

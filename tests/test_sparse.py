@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch_geometric.nn import SAGEConv
 
-from jobs.linkpred import MeanSAGE
-from jobs.sparse import mean_propagation
+from jobs.gnn.encoder import MeanSAGE
+from jobs.gnn.sparse import mean_propagation
 
 CPU = torch.device("cpu")
 

@@ -1,6 +1,6 @@
 """Ranking of reply drafts retrieved from the graph: similarity, sentiment fit, de-duplication.
 
-Pure logic, no I/O: :mod:`jobs.reply` reads the candidates (existing replies to
+Pure logic, no I/O: :mod:`jobs.reply.job` reads the candidates (existing replies to
 posts similar to the one being answered, already stripped of everything that
 may not be suggested) and hands them here.
 

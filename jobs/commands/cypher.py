@@ -1,0 +1,28 @@
+"""``python -m jobs cypher``: a read-only Cypher shell for one query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graph.catalogue import bind_parameters, load_query
+from graph.config import Settings
+from graph.store import GraphStore
+from jobs.common.output import parse_param, render
+
+
+def run_cypher(settings: Settings, query: str, params: Sequence[str], fmt: str) -> int:
+    """Runs ``query`` (text, or ``@NAME``/``@FILE`` from the catalogue) in a read transaction and prints it.
+
+    A value is read as JSON when it parses, else kept as text (quote a numeric-looking text id:
+    ``--param 'user="123"'``); the ``query`` command reads values by their declared types instead.
+    Parameters that the text declares with a default may be left out.
+
+    Returns:
+        0; a write attempted by the query fails with the server's error.
+    """
+    text = load_query(query[1:]) if query.startswith("@") else query
+    bound = bind_parameters(query, text, dict(parse_param(p) for p in params))
+    with GraphStore.from_settings(settings) as store:
+        keys, rows = store.read_columns(text, bound)
+    print(render(keys, rows, fmt))
+    return 0

@@ -1,0 +1,113 @@
+"""``python -m jobs demo``: the whole pipeline on the default synthetic network, from nothing.
+
+Starts the project's Neo4j (``NEO4J_URI`` names the user's own server: the demo refuses to write
+there unless ``--into-external`` says so), generates
+the default synthetic social network, ingests it, runs the pipeline (embed, sentiment,
+communities, friends, recommend), and prints the job runs and sample catalogue queries:
+the communities, friend suggestions for a hiker who posts photos, recommendations for a
+reader of AI and blockchain, and reply drafts for the most upset post about films.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from graph.catalogue import bind_parameters, load_query
+from graph.config import Settings, external_uri
+from graph.ingest.loader import RejectLog
+from graph.ingest.steps import canonical_dir_steps
+from graph.server import LocalNeo4j
+from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
+from jobs.common.exit_codes import Exit
+from jobs.commands.ingest import format_summary, load
+from jobs.common.output import render
+from jobs.schedule.pipeline import run_pipeline
+from jobs.reply.job import suggest_replies
+from jobs.reply.cli import format_suggestions
+
+log = logging.getLogger(__name__)
+
+
+def run_demo(settings: Settings, users: int, seed: int, into_external: bool = False) -> int:
+    """Runs the demo.
+
+    Args:
+        into_external: write into the server that ``NEO4J_URI`` names; without it the demo
+            refuses that server, since it merges its users ``u000001``… onto users there.
+
+    Returns:
+        0 when every step succeeded and nothing was rejected, 2 (USAGE, nothing written) when
+        ``NEO4J_URI`` is set without ``into_external``, else 1.
+    """
+    uri = external_uri()
+    if uri and not into_external:
+        log.error(
+            "NEO4J_URI=%s is your own server: the demo would merge its synthetic users u000001… onto users with the same "
+            "ids there and overwrite their names and bios. Unset NEO4J_URI to run it on the project's own Neo4j, "
+            "or pass --into-external to write into that server anyway", uri,
+        )
+        return Exit.USAGE
+    if not uri:
+        status = LocalNeo4j(settings.server).start()
+        print(f"Neo4j {settings.server.version} running at {status.bolt_uri}")
+    data_dir = settings.server.cache_dir / "demo" / f"users{users}-seed{seed}"
+    if not (data_dir / "users.csv").exists():
+        log.info("generating %d synthetic users (seed %d) into %s", users, seed, data_dir)
+        write_canonical(generate(users, seed=seed), data_dir)
+    rejects = RejectLog(data_dir / "rejects.tsv")
+    start = time.perf_counter()
+    try:
+        with GraphStore.from_settings(settings) as store:
+            summary = load(store, canonical_dir_steps(data_dir), rejects)
+        print(format_summary(summary, time.perf_counter() - start))
+    finally:
+        rejects.close()
+    status = run_pipeline(settings, seed)
+    if status:
+        return status
+    truth = pd.read_csv(data_dir / "ground_truth.csv", dtype={"user": str})
+    hiker = _first(truth, "hiking", "photography")
+    reader = _first(truth, "ai", "blockchain")
+    with GraphStore.from_settings(settings) as store:
+        for title, name, params in (
+            ("Job runs", "job_runs", {}),
+            ("Communities found", "communities", {}),
+            (f"Friend suggestions for {hiker}, who hikes and posts photos", "friend_suggestions", {"user": hiker}),
+            (f"Recommendations for {reader}, who follows AI and blockchain", "recommendations", {"user": reader}),
+        ):
+            text = load_query(name)
+            keys, rows = store.read_columns(text, bind_parameters(name, text, params))
+            print(f"\n== {title} (queries/{name}.cypher)\n{render(keys, rows[:10])}")
+        _print_reply_drafts(store)
+    print(
+        f"\nDone in {time.perf_counter() - start:.0f} s. Explore further: python -m jobs query friend_suggestions user={hiker}"
+        " · python -m jobs status"
+    )
+    return 0 if summary.rejected == 0 else 1
+
+
+def _first(truth: pd.DataFrame, topic: str, secondary: str) -> str:
+    match = truth[(truth["topic"] == topic) & (truth["secondary_topic"] == secondary)]
+    return str((match if len(match) else truth)["user"].iloc[0])
+
+
+UPSET_FILM_POST = (
+    "MATCH (p:Post) WHERE p.sentiment = 'negative' AND p.embedding IS NOT NULL AND NOT (p)-[:REPLY_TO]->() "
+    "AND any(word IN ['film', 'movie', 'cinema', 'screening'] WHERE toLower(p.text) CONTAINS word) "
+    "RETURN p.id AS id, p.text AS text ORDER BY p.sentiment_score, p.id LIMIT 1"
+)
+
+
+def _print_reply_drafts(store: GraphStore) -> None:
+    rows = store.read(UPSET_FILM_POST)
+    if not rows:
+        print("\n== Reply drafts: no negative post about films in this graph")
+        return
+    post = rows[0]
+    drafts = suggest_replies(store, [post["id"]]).get(post["id"], [])
+    print(f"\n== Reply drafts for {post['id']}, upset about a film: \"{post['text']}\" (python -m jobs reply --post ID)")
+    print(format_suggestions(drafts) if drafts else "(no admissible reply found)")

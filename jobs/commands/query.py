@@ -1,0 +1,80 @@
+"""``python -m jobs query`` (one catalogue query as a table) and ``python -m jobs status`` (the run history)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from graph.catalogue import bind_parameters, load_query, parse_arguments
+from graph.config import Settings
+from graph.store import GraphStore
+from jobs.common.output import render
+
+KEY_METRICS: dict[str, tuple[str, ...]] = {
+    "communities": ("communities", "modularity", "nmi", "largest_share"),
+    "friends": ("suggestions", "user_coverage", "exposure_gini", "online"),
+    "recommend": ("recommendations", "users_served", "coverage", "gini", "online"),
+    "sentiment": ("posts_classified", "positive", "neutral", "negative"),
+    "reply": ("posts", "posts_with_suggestions", "suggestions"),
+    "embed": ("posts_embedded", "users_embedded"),
+}
+"""The metrics ``status`` shows per job; a job not listed shows its first few scalar metrics."""
+
+
+def run_query_command(settings: Settings, name: str, params: Sequence[str], fmt: str) -> int:
+    """Runs catalogue query ``name`` with ``key=value`` parameters in a read transaction and prints it.
+
+    Each value is read as the type the query declares for it (:func:`graph.catalogue.parse_arguments`).
+
+    Returns:
+        0; an unknown query or a missing required parameter raises, naming what to give.
+    """
+    text = load_query(name)
+    bound = bind_parameters(name, text, parse_arguments(name, text, params))
+    with GraphStore.from_settings(settings) as store:
+        keys, rows = store.read_columns(text, bound)
+    print(render(keys, rows, fmt))
+    return 0
+
+
+def key_metrics(job: str, metrics: str | None) -> str:
+    """Returns the job's key metrics from a ``JobRun.metrics`` JSON text as ``name=value`` pairs, or ``""``."""
+    if not metrics:
+        return ""
+    decoded: dict[str, Any] = json.loads(metrics)
+    names = KEY_METRICS.get(job) or [k for k, v in decoded.items() if isinstance(v, (int, float))][:4]
+    shown = []
+    for name in names:
+        value = decoded.get(name)
+        if name == "online" and isinstance(value, dict):
+            shown.append(f"accepted={value.get('accepted')}/{value.get('shown')}")
+        elif isinstance(value, float):
+            shown.append(f"{name}={value:.4g}")
+        elif value is not None:
+            shown.append(f"{name}={value}")
+    return " ".join(shown)
+
+
+def _when(value: Any) -> str | None:
+    # Seconds are enough to tell runs apart; Neo4j's nanoseconds and zone only widen the table.
+    return None if value is None else value.iso_format()[:19].replace("T", " ")
+
+
+def run_status_command(settings: Settings, job: str | None, limit: int, fmt: str) -> int:
+    """Prints the run history from the ``JobRun`` nodes (the ``job_runs`` query), newest first.
+
+    Returns:
+        0, also when no job has run yet (the table is then empty).
+    """
+    text = load_query("job_runs")
+    with GraphStore.from_settings(settings) as store:
+        rows = store.read(text, {"job": job, "limit": limit})
+    keys = ["job", "status", "current", "started_at", "finished_at", "seconds", "metrics", "run_id"]
+    table = [
+        [r["job"], r["status"], r["current"], _when(r["started_at"]), _when(r["finished_at"]), r["seconds"],
+         key_metrics(r["job"], r["metrics"]), r["run_id"]]
+        for r in rows
+    ]
+    print(render(keys, table, fmt, max_width=80))
+    return 0

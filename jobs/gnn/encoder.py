@@ -1,0 +1,250 @@
+"""A GraphSAGE encoder of the social graph, trained self-supervised to reconstruct friendships.
+
+The friends job uses it, and so does the communities job with ``--embedding sage``: node
+embeddings ``z`` come from two GraphSAGE layers (mean aggregation) over friendships and
+interactions, with each node's input being a learnable vector plus (when present) a projection
+of its text embedding.  Training
+predicts friendships with a dot-product decoder against random negatives; every epoch
+hides the friendships it is scored on from message passing, so the encoder cannot
+read the answer off its own input.
+
+Graphs beyond ``EncoderConfig.full_batch_max_nodes`` nodes train on mini-batches instead: each
+step embeds only the nodes of a batch of pairs, from neighbours sampled per layer
+(:class:`jobs.gnn.sampling.NeighbourSampler`), so its memory depends on the batch and the fan-outs;
+the final embeddings are then computed over the whole graph once, without gradients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jobs.gnn.sampling import NeighbourSampler
+from jobs.gnn.social import SocialGraph
+from jobs.gnn.sparse import Propagation, mean_propagation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Hyper-parameters of :class:`SocialEncoder` and its training."""
+
+    epochs: int = 150
+    lr: float = 0.01
+    weight_decay: float = 1e-5
+    hidden: int = 64
+    dim: int = 64
+    use_text: bool = True
+    supervised_share: float = 0.3
+    negatives: int = 2
+    full_batch_max_nodes: int = 1_000_000
+    batch_pairs: int = 1024
+    fanouts: tuple[int, int] = (10, 5)
+
+    def mini_batches(self, num_nodes: int) -> bool:
+        """Returns whether a graph of ``num_nodes`` trains on mini-batches (beyond ``full_batch_max_nodes``).
+
+        The default threshold is where full-batch training stops fitting in the project
+        machine's memory (per-node memory: ``bench/RESULTS.md``, Scaling);
+        ``full_batch_max_nodes=0`` forces mini-batches.
+        """
+        return num_nodes > self.full_batch_max_nodes
+
+
+class MeanSAGE(nn.Module):
+    """A GraphSAGE layer with mean aggregation: ``W_l · mean(neighbours) + b + W_r · x``.
+
+    The layer of PyG's ``SAGEConv(aggr="mean")``, with its parameters, but aggregating through a
+    :class:`jobs.gnn.sparse.Propagation` whose backward pass reuses a precomputed transpose (faster
+    per layer on CPU, see :mod:`jobs.gnn.sparse`).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.lin_l = nn.Linear(in_channels, out_channels)
+        self.lin_r = nn.Linear(in_channels, out_channels, bias=False)
+
+    def forward(self, x: torch.Tensor, propagation: Propagation) -> torch.Tensor:
+        """Returns ``[N, out_channels]`` given ``x`` ``[N, in_channels]``."""
+        return self.combine(propagation(x), x)
+
+    def combine(self, neighbours: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Returns ``[B, out_channels]`` from the neighbours' mean ``[B, in_channels]`` and the nodes' own ``x`` ``[B, in_channels]``."""
+        return self.lin_l(neighbours) + self.lin_r(x)
+
+
+class SocialEncoder(nn.Module):
+    """Embeds the ``N`` nodes of a social graph into ``[N, dim]``.
+
+    Args:
+        num_nodes: N.
+        text_dim: size F of the text embeddings, or None to learn from structure alone.
+        hidden: width of the input projection and of the first layer.
+        dim: output width.
+        sparse: give the node vectors sparse gradients (mini-batch training), so that a step
+            touches only the rows of its batch instead of all N.
+    """
+
+    def __init__(self, num_nodes: int, text_dim: int | None, hidden: int = 64, dim: int = 64, sparse: bool = False) -> None:
+        super().__init__()
+        self.node = nn.Embedding(num_nodes, hidden, sparse=sparse)
+        nn.init.normal_(self.node.weight, std=0.1)
+        self.text = nn.Linear(text_dim, hidden) if text_dim else None
+        self.conv1 = MeanSAGE(hidden, hidden)
+        self.conv2 = MeanSAGE(hidden, dim)
+
+    def inputs(self, nodes: torch.Tensor | None, x: torch.Tensor | None) -> torch.Tensor:
+        """Returns the first layer's input of ``nodes`` (``[B]``; None for all N): ``[B or N, hidden]``."""
+        h = self.node.weight if nodes is None else self.node(nodes)
+        if self.text is not None and x is not None:
+            h = h + self.text(x if nodes is None else x[nodes])
+        return h
+
+    def forward(self, propagation: Propagation, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Returns ``z`` ``[N, dim]`` given the graph's :class:`Propagation` and text features ``x`` ``[N, F]``."""
+        h = F.relu(self.conv1(self.inputs(None, x), propagation))
+        return self.conv2(h, propagation)
+
+    def embed_sampled(
+        self, nodes: torch.Tensor, sampler: NeighbourSampler, x: torch.Tensor | None,
+        fanouts: tuple[int, int], generator: torch.Generator,
+    ) -> torch.Tensor:
+        """Returns ``z`` ``[B, dim]`` of ``nodes`` (``[B]``, on the CPU) from sampled neighbourhoods.
+
+        Each node's first-layer mean is taken over ``fanouts[0]`` neighbours drawn with
+        replacement, and each of those neighbours' over ``fanouts[1]`` of theirs: an unbiased
+        estimate of the full-graph layer, which a node without neighbours gets as zero there too.
+        """
+        device = self.node.weight.device
+        first, has_first = sampler.sample(nodes, fanouts[0], generator)
+        level = torch.cat([nodes, first.reshape(-1)])
+        second, has_second = sampler.sample(level, fanouts[1], generator)
+        # Nodes recur across the sampled trees: project each one's input once.
+        distinct, where = torch.unique(torch.cat([level, second.reshape(-1)]), return_inverse=True)
+        h0 = self.inputs(distinct.to(device), x)
+        where = where.to(device)
+        neighbours = h0[where[len(level) :]].view(len(level), fanouts[1], -1).mean(dim=1)
+        h = F.relu(self.conv1.combine(neighbours * has_second[:, None].to(device), h0[where[: len(level)]]))
+        b = len(nodes)
+        neighbours = h[b:].view(b, fanouts[0], -1).mean(dim=1) * has_first[:, None].to(device)
+        return self.conv2.combine(neighbours, h[:b])
+
+
+def _negatives(pos: torch.Tensor, num_users: int, ratio: int, generator: torch.Generator) -> torch.Tensor:
+    src = pos[0].repeat(ratio)
+    dst = torch.randint(0, num_users, (src.numel(),), generator=generator)
+    return torch.stack([src, dst])
+
+
+def _link_loss(z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Returns the binary cross-entropy of dot-product logits: ``pos`` pairs as friends, ``neg`` as not (rows of ``z``)."""
+    pos_logit = (z[pos[0]] * z[pos[1]]).sum(-1)
+    neg_logit = (z[neg[0]] * z[neg[1]]).sum(-1)
+    return F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit)) + F.binary_cross_entropy_with_logits(
+        neg_logit, torch.zeros_like(neg_logit)
+    )
+
+
+def _step(optimizers: list[torch.optim.Optimizer], loss: torch.Tensor) -> float:
+    """Takes one optimisation step on ``loss`` with every optimizer; returns the loss's value."""
+    for optimizer in optimizers:
+        optimizer.zero_grad()
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+    return loss.item()
+
+
+def _mini_batch_epoch(
+    model: SocialEncoder, optimizers: list[torch.optim.Optimizer], sampler: NeighbourSampler, x: torch.Tensor | None,
+    pos: torch.Tensor, hard: torch.Tensor | None, num_users: int, config: EncoderConfig, generator: torch.Generator,
+) -> float:
+    """Runs one pass over ``pos`` (``[2, P]``) in batches of ``config.batch_pairs``; ``hard`` negatives are spread over the batches.
+
+    Returns:
+        The mean loss of the epoch's batches.
+    """
+    order = torch.randperm(pos.shape[1], generator=generator)
+    batches = order.split(config.batch_pairs)
+    hard_parts = (
+        hard[:, torch.randperm(hard.shape[1], generator=generator)].tensor_split(len(batches), dim=1)
+        if hard is not None else [None] * len(batches)
+    )
+    device = model.node.weight.device
+    total = 0.0
+    for batch, hard_part in zip(batches, hard_parts):
+        batch_pos = pos[:, batch]
+        neg = _negatives(batch_pos, num_users, config.negatives, generator)
+        if hard_part is not None:
+            neg = torch.cat([neg, hard_part], dim=1)
+        nodes, local = torch.unique(torch.cat([batch_pos, neg], dim=1), return_inverse=True)
+        z = model.embed_sampled(nodes, sampler, x, config.fanouts, generator)
+        local = local.to(device)
+        total += _step(optimizers, _link_loss(z, local[:, : batch_pos.shape[1]], local[:, batch_pos.shape[1] :]))
+    return total / max(len(batches), 1)
+
+
+def train_encoder(
+    graph: SocialGraph,
+    friendships: torch.Tensor,
+    config: EncoderConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    on_epoch: Callable[[int, float], None] | None = None,
+    hard_negatives: torch.Tensor | None = None,
+) -> tuple[SocialEncoder, torch.Tensor]:
+    """Trains an encoder to predict ``friendships`` (``[2, M]`` user pairs).
+
+    ``hard_negatives`` (``[2, H]`` user pairs, e.g. suggestions people ignored) join the
+    random negatives of every epoch.
+
+    Returns:
+        The trained encoder and the final node embeddings ``z`` ``[N, dim]`` (on the CPU),
+        computed with every friendship in ``friendships`` visible.
+    """
+    use_text = config.use_text and graph.x is not None
+    mini_batches = config.mini_batches(graph.num_nodes)
+    model = SocialEncoder(graph.num_nodes, graph.x.shape[1] if use_text else None, config.hidden, config.dim, sparse=mini_batches)
+    model = model.to(device)
+    x = graph.x.to(device) if use_text else None
+    if mini_batches:
+        log.info("%d nodes: training on mini-batches of %d pairs, fan-outs %s", graph.num_nodes, config.batch_pairs, config.fanouts)
+        # SparseAdam updates only the node vectors a batch used; it has no weight decay.
+        dense = [p for name, p in model.named_parameters() if name != "node.weight"]
+        optimizers: list[torch.optim.Optimizer] = [
+            torch.optim.SparseAdam([model.node.weight], lr=config.lr),
+            torch.optim.Adam(dense, lr=config.lr, weight_decay=config.weight_decay),
+        ]
+    else:
+        optimizers = [torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)]
+    m = friendships.shape[1]
+    hard = None
+    if hard_negatives is not None and hard_negatives.numel():
+        hard = torch.cat([hard_negatives, hard_negatives.flip(0)], dim=1)
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(m, generator=generator)
+        n_sup = max(1, int(m * config.supervised_share))
+        supervised, visible = friendships[:, order[:n_sup]], friendships[:, order[n_sup:]]
+        pos = torch.cat([supervised, supervised.flip(0)], dim=1)
+        if mini_batches:
+            sampler = NeighbourSampler(graph.message_edges(visible), graph.num_nodes)
+            loss_value = _mini_batch_epoch(model, optimizers, sampler, x, pos, hard, graph.num_users, config, generator)
+        else:
+            z = model(mean_propagation(graph.message_edges(visible), graph.num_nodes, device), x)
+            neg = _negatives(pos, graph.num_users, config.negatives, generator)
+            if hard is not None:
+                neg = torch.cat([neg, hard], dim=1)
+            loss_value = _step(optimizers, _link_loss(z, pos, neg))
+        if on_epoch is not None:
+            on_epoch(epoch, loss_value)
+    model.eval()
+    with torch.no_grad():
+        z = model(mean_propagation(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()
+    return model, z

@@ -1,0 +1,149 @@
+"""Offline evaluations of the recommend model: held-out interactions, full ranking, and cold start.
+
+Every evaluation reads its training graph from a Neo4j store (a throwaway one when run from the
+command line), trains as the job does, and ranks *all* posts for each test user with the
+user's training posts masked.  The popularity baseline ranks posts by training interactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from graph.ingest.rows import RawRow, Reject
+from graph.store import GraphStore
+from jobs.common.ranking import csr_from_pairs, exposure_metrics, ranking_metrics
+from jobs.recommend.data import RecommendGraph, read_recommend_graph
+from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
+
+log = logging.getLogger(__name__)
+
+K = 20
+REPORTED = (f"recall@{K}", f"ndcg@{K}", f"hits@{K}", f"precision@{K}", "evaluated")
+
+
+def pairs_of(rows: Iterable[RawRow | Reject]) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``(user ids, item ids)`` object arrays of the ``src``/``dst`` fields of ``rows``.
+
+    Raises:
+        ValueError: at the first reject, naming its file, line and field.
+    """
+    src, dst = [], []
+    for row in rows:
+        if isinstance(row, Reject):
+            raise ValueError(f"{row.source}:{row.line}:{row.field}: {row.reason}")
+        src.append(row.fields["src"].strip())
+        dst.append(row.fields["dst"].strip())
+    return np.asarray(src, dtype=object), np.asarray(dst, dtype=object)
+
+
+def _scores(trained: Trained, data: Interactions, queries: np.ndarray, truth: tuple[np.ndarray, np.ndarray],
+            item_mask: torch.Tensor | None = None) -> dict[str, float]:
+    user_emb, item_emb = trained.embeddings()
+    known = csr_from_pairs(data.users, data.items, data.num_users)
+    _, top = recommend(user_emb, item_emb, *known, K, users=queries, item_mask=item_mask)
+    return _report(top, truth, queries, data)
+
+
+def _report(top: np.ndarray, truth: tuple[np.ndarray, np.ndarray], queries: np.ndarray, data: Interactions
+            ) -> dict[str, float]:
+    metrics = ranking_metrics(top, *truth, queries, K)
+    out = {name: metrics[name] for name in REPORTED}
+    out.update(exposure_metrics(top, data.num_items, data.popularity()))
+    return out
+
+
+def popularity_baseline(data: Interactions, queries: np.ndarray, truth: tuple[np.ndarray, np.ndarray],
+                        item_mask: torch.Tensor | None = None) -> dict[str, float]:
+    """Returns the metrics of ranking every post by its number of training interactions."""
+    ones = torch.ones(data.num_users, 1)
+    popularity = torch.from_numpy(data.popularity().astype(np.float32)).unsqueeze(1)
+    known = csr_from_pairs(data.users, data.items, data.num_users)
+    _, top = recommend(ones, popularity, *known, K, users=queries, item_mask=item_mask)
+    return _report(top, truth, queries, data)
+
+
+def _truth(graph: RecommendGraph, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Maps held-out id pairs to indices: test users unknown to the graph are dropped; items unknown to it
+    get indices past the catalogue, so they count as misses."""
+    u = graph.users.to_index(users)
+    i = graph.posts.to_index(items)
+    unknown = i < 0
+    if unknown.any():
+        _, fresh = np.unique(items[unknown], return_inverse=True)
+        i[unknown] = graph.interactions.num_items + fresh
+    keep = u >= 0
+    if not keep.all():
+        log.warning("%d held-out pairs name users absent from the training graph; skipped", int((~keep).sum()))
+    u, i = u[keep], i[keep]
+    return np.unique(u), csr_from_pairs(u, i, graph.interactions.num_users)
+
+
+def evaluate_held_out(store: GraphStore, test_users: np.ndarray, test_items: np.ndarray, config: TrainConfig,
+                      device: torch.device) -> dict[str, Any]:
+    """Trains on the graph in ``store`` and ranks all posts for the users of the held-out pairs.
+
+    Returns:
+        ``{"model": {recall@20, ndcg@20, hits@20, precision@20, evaluated, coverage, gini,
+        top1pct_share, loss, train_seconds}, "baselines": {"popularity": {...}}}``.
+    """
+    graph = read_recommend_graph(store, use_text=config.use_text)
+    queries, truth = _truth(graph, test_users, test_items)
+    trained = train(graph.interactions, config, device)
+    model = _scores(trained, graph.interactions, queries, truth)
+    model.update(loss=trained.losses[-1], train_seconds=round(trained.seconds, 1))
+    return {"model": model, "baselines": {"popularity": popularity_baseline(graph.interactions, queries, truth)}}
+
+
+def split_pairs(users: np.ndarray, items: np.ndarray, seed: int, test_share: float = 0.2) -> np.ndarray:
+    """Returns ``[E]`` bool, True for the pairs held out: a seeded ``test_share`` of all pairs."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(users.size, dtype=bool)
+    held[rng.permutation(users.size)[: int(round(test_share * users.size))]] = True
+    return held
+
+
+def write_pairs(path: Path, users: np.ndarray, items: np.ndarray, weights: np.ndarray) -> Path:
+    """Writes a tab-separated ``user item weight`` list (no header) and returns its path."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.writelines(f"{u}\t{i}\t{w}\n" for u, i, w in zip(users.tolist(), items.tolist(), weights.tolist()))
+    return path
+
+
+def evaluate_cold_start(store: GraphStore, config: TrainConfig, device: torch.device, share: float = 0.1
+                        ) -> dict[str, Any]:
+    """Holds out a seeded ``share`` of the posts that have interactions, entirely, and trains without them.
+
+    Each user who interacted with a held-out post ranks the held-out posts only (they have no
+    interaction left, so only their text can place them); with text against the same model
+    without text, whose held-out posts all score 0.
+
+    Returns:
+        ``{"model": metrics with text, "baselines": {"without_text": metrics}, "held_out_posts": n}``.
+    """
+    graph = read_recommend_graph(store, use_text=True)
+    full = graph.interactions
+    rng = np.random.default_rng(config.seed)
+    interacted = np.unique(full.items)
+    held = rng.choice(interacted, size=max(1, int(round(share * interacted.size))), replace=False)
+    is_held = np.isin(full.items, held)
+    data = replace(full, users=full.users[~is_held], items=full.items[~is_held])
+    truth = csr_from_pairs(full.users[is_held], full.items[is_held], full.num_users)
+    queries = np.unique(full.users[is_held])
+    mask = torch.zeros(full.num_items, dtype=torch.bool)
+    mask[torch.from_numpy(held)] = True
+    results = {}
+    for name, use_text in (("text", True), ("without_text", False)):
+        start = time.perf_counter()
+        trained = train(data, replace(config, use_text=use_text), device)
+        results[name] = _scores(trained, data, queries, truth, item_mask=mask)
+        results[name]["train_seconds"] = round(time.perf_counter() - start, 1)
+    return {"model": results["text"], "baselines": {"without_text": results["without_text"]},
+            "held_out_posts": int(held.size), "posts_with_text": int(graph.post_has_text.sum())}

@@ -1,0 +1,93 @@
+"""``python -m jobs evaluate recommend``: the recommend model's offline evaluations in a throwaway Neo4j.
+
+- ``--dataset gowalla --path DIR``: the official LightGCN split (train loaded, test held out);
+- ``--interactions FILE [--test FILE]``: a ``user item [weight]`` list, split 80/20 by ``--seed``
+  when no test file is given;
+- ``--dataset lastfm --path DIR``: cold start, 10% of the artists held out entirely, with text
+  features against without (artists' text is their name; profiles come from users' tags).
+
+The last line printed is one JSON object ``{"model": {…}, "baselines": {…}, "seconds": …}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from graph.config import Settings
+from graph.ingest.datasets import KNOWN_REJECTS, LASTFM, gowalla_steps, lastfm_steps
+from graph.ingest.readers import read_whitespace
+from graph.ingest.steps import interactions_steps
+from graph.store import GraphStore
+from jobs.embed.job import run_embed
+from jobs.recommend.evaluate import evaluate_cold_start, evaluate_held_out, pairs_of, split_pairs, write_pairs
+from jobs.recommend.lightgcn import TrainConfig
+from jobs.common.runtime import seed_everything, torch_device
+from jobs.sandbox import load_strict, throwaway_store
+from text.embeddings import Encoder
+
+
+
+def _interactions(store: GraphStore, args: argparse.Namespace, workdir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Loads the training part of ``--interactions`` and returns the held-out ``(users, items)``."""
+    if args.test is not None:
+        load_strict(store, interactions_steps(args.interactions))
+        return pairs_of(read_whitespace(args.test, ["src", "dst", "weight"], optional=1))
+    rows = list(read_whitespace(args.interactions, ["src", "dst", "weight"], optional=1))
+    users, items = pairs_of(rows)
+    weights = np.asarray([row.fields["weight"] or "1" for row in rows], dtype=object)
+    held = split_pairs(users, items, args.seed)
+    train_file = write_pairs(workdir / "train.tsv", users[~held], items[~held], weights[~held])
+    load_strict(store, interactions_steps(train_file, header=False))
+    return users[held], items[held]
+
+
+def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
+    device = torch_device(args.device or settings.device)
+    if args.dataset == "lastfm":
+        load_strict(store, lastfm_steps(args.path), KNOWN_REJECTS[LASTFM])
+        encoder = Encoder(settings.embedding_model, args.device or settings.device, settings.embed_batch_size)
+        with tqdm(total=store.node_count("Post") + store.node_count("User"), unit=" nodes", desc="embed") as bar:
+            run_embed(store, encoder, on_progress=bar.update)
+        return evaluate_cold_start(store, config, device)
+    if args.dataset == "gowalla":
+        load_strict(store, gowalla_steps(args.path, split="train"))
+        users, items = pairs_of(gowalla_steps(args.path, split="test")[0].rows())
+        return evaluate_held_out(store, users, items, replace(config, use_text=False), device)
+    with tempfile.TemporaryDirectory(prefix="sociograph-split-") as workdir:
+        users, items = _interactions(store, args, Path(workdir))
+    return evaluate_held_out(store, users, items, config, device)
+
+
+def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the evaluation ``args`` name and prints the JSON result as the last line.
+
+    Returns:
+        0.
+
+    Raises:
+        ValueError: when the arguments name no data set (the CLI exits 2).
+    """
+    if args.dataset and args.path is None:
+        raise ValueError(f"--dataset {args.dataset} needs --path DIR")
+    if not args.dataset and args.interactions is None:
+        raise ValueError("give --dataset gowalla|lastfm --path DIR, or --interactions FILE [--test FILE]")
+    seed_everything(args.seed)
+    config = TrainConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
+    start = time.perf_counter()
+    with throwaway_store(settings) as store:
+        result = _evaluate(store, settings, args, config)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    result["command"] = "evaluate recommend " + " ".join(
+        f"--{k} {v}" for k, v in sorted(vars(args).items()) if k in {"dataset", "path", "interactions", "test", "epochs", "seed"} and v is not None
+    )
+    print(json.dumps(result, sort_keys=True, default=float))
+    return 0

@@ -1,0 +1,72 @@
+"""``python -m jobs reply``: print suggested replies to one post, or write them for many into the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from graph.config import Settings
+from graph.lock import JobLock
+from graph.store import GraphStore
+from jobs.reply.job import JOB, Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
+from text.replies import Suggestion
+
+
+def _lazy_encoder(settings: Settings, model: str) -> Encode:
+    encoder = None
+
+    def encode(texts: list[str]) -> np.ndarray:
+        # The model is loaded only for a post the embed job has not reached yet.
+        nonlocal encoder
+        if encoder is None:
+            from text.embeddings import Encoder
+
+            encoder = Encoder(model, settings.device, settings.embed_batch_size)
+        return encoder.encode(texts)
+
+    return encode
+
+
+def format_suggestions(suggestions: Sequence[Suggestion]) -> str:
+    """Returns the suggestions as numbered lines, each with its score, method, source and reason."""
+    return "\n".join(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}\n   {s.reason}" for s in suggestions)
+
+
+def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int, wait: bool = False) -> int:
+    """Prints up to ``k`` suggestions for ``post``, or writes suggestions for every embedded post (``limit`` caps).
+
+    Args:
+        wait: when writing and another run of the job holds its lock, wait for it instead of exiting.
+
+    Returns:
+        0; 1 when ``post`` is unknown or cannot be embedded.
+    """
+    config = ReplySettings(k=k)
+    with GraphStore.from_settings(settings) as store:
+        if post is not None:
+            encode = _lazy_encoder(settings, embedding_model(store) or settings.embedding_model)
+            found = suggest_replies(store, [post], config, encode)
+            if post not in found:
+                print(f"no post {post!r} with text in the graph")
+                return 1
+            suggestions = found[post]
+            if not suggestions:
+                print(f"no suggestion for {post}: no admissible reply to a similar post")
+            if suggestions:
+                print(format_suggestions(suggestions))
+            return 0
+        with JobLock(store, JOB).hold(wait):
+            return _write_all(store, limit, config)
+
+
+def _write_all(store: GraphStore, limit: int | None, config: ReplySettings) -> int:
+    total = store.read("MATCH (p:Post) WHERE p.embedding IS NOT NULL RETURN count(p) AS n")[0]["n"]
+    with tqdm(total=min(total, limit) if limit else total, unit=" posts", desc="reply", mininterval=0.5) as bar:
+        summary = write_suggestions(store, limit, config, on_progress=bar.update)
+    print(
+        f"run {summary.run_id}: {summary.suggestions:,d} suggestions for {summary.posts_with_suggestions:,d} "
+        f"of {summary.posts:,d} posts ({', '.join(f'{m} {n:,d}' for m, n in sorted(summary.methods.items())) or 'none'})"
+    )
+    return 0

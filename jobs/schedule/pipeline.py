@@ -1,0 +1,54 @@
+"""``python -m jobs pipeline``: every analytics job in data-flow order over the configured graph.
+
+embed → sentiment → communities → friends → recommend.  Each job reads what the graph holds
+(never another job's memory) and publishes its own run; a failing job stops the pipeline with
+its exit status, leaving the earlier jobs' published runs in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from graph.config import Settings
+from jobs.embed.cli import run_embed_command
+from jobs.gnn.cli import run_job
+from jobs.recommend.cli import run_recommend_command
+from jobs.sentiment.cli import run_sentiment_command
+
+log = logging.getLogger(__name__)
+
+STEPS = ("embed", "sentiment", "communities", "friends", "recommend")
+
+
+def pipeline_steps(
+    settings: Settings, seed: int = 0, device: str | None = None, wait: bool = False
+) -> list[tuple[str, Callable[[], int]]]:
+    """Returns ``(name, run)`` for each job in order; ``run()`` returns its exit status and takes the
+    job's lock (waiting for it when ``wait``, else raising :class:`graph.lock.LockBusy`)."""
+    return [
+        ("embed", lambda: run_embed_command(settings, None, device, None, wait)),
+        ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000, wait)),
+        ("communities", lambda: run_job(settings, "communities", seed, device, wait=wait)),
+        ("friends", lambda: run_job(settings, "friends", seed, device, wait=wait)),
+        ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device, wait)),
+    ]
+
+
+def run_pipeline(
+    settings: Settings, seed: int = 0, device: str | None = None, skip: tuple[str, ...] = (), wait: bool = False
+) -> int:
+    """Runs the jobs in order, skipping ``skip``; ``wait`` waits for a job whose lock another run holds.
+
+    Returns:
+        0 when every job succeeded, else the first failing job's status.
+    """
+    for name, run in pipeline_steps(settings, seed, device, wait):
+        if name in skip:
+            continue
+        log.info("pipeline: %s", name)
+        status = run()
+        if status:
+            log.error("pipeline stopped: %s exited with %d", name, status)
+            return status
+    return 0
