@@ -31,7 +31,7 @@ from typing import Any
 
 import neo4j
 
-from graph.class_archive import pid_alive
+from graph.server.class_archive import pid_alive
 from graph.store import GraphStore
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graph.class_archive import ClassArchive
+from graph.server.class_archive import ClassArchive
 
 
 def _archive(tmp_path: Path, server: str) -> ClassArchive:

@@ -19,7 +19,7 @@ from graph.writeback import current_run
 from jobs.embed.job import run_embed
 from jobs.recommend.job import run_recommend
 from jobs.recommend.evaluate import evaluate_held_out, pairs_of
-from jobs.sandbox import load_strict
+from graph.server.sandbox import load_strict
 from jobs.recommend.lightgcn import TrainConfig
 from text.embeddings import Encoder
 

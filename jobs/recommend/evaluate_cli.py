@@ -31,7 +31,7 @@ from jobs.embed.job import run_embed
 from jobs.recommend.evaluate import evaluate_cold_start, evaluate_held_out, pairs_of, split_pairs, write_pairs
 from jobs.recommend.lightgcn import TrainConfig
 from jobs.common.runtime import seed_everything, torch_device
-from jobs.sandbox import load_strict, throwaway_store
+from graph.server.sandbox import load_strict, throwaway_store
 from text.embeddings import Encoder
 
 

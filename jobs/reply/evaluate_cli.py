@@ -14,7 +14,7 @@ from graph.ingest.loader import Loader, RejectLog
 from graph.ingest.steps import run_steps
 from jobs.embed.job import run_embed
 from jobs.reply.evaluate import evaluate_replies, read_corpus
-from jobs.sandbox import throwaway_store
+from graph.server.sandbox import throwaway_store
 from text.embeddings import Encoder
 
 

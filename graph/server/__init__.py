@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.class_archive import ClassArchive, pid_alive
+from graph.server.class_archive import ClassArchive, pid_alive
 from graph.config import OPENGDS_VERSION, LocalServerSettings
 
 log = logging.getLogger(__name__)
