@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_embed_command(settings, args.model, args.device, args.batch_size, args.wait)
         if args.command in ("communities", "friends"):
-            from jobs.gnn.cli import run_job
+            from jobs.gnn.command import run_job
 
             return run_job(
                 settings, args.command, args.seed, args.device, args.epochs, getattr(args, "k", 20), getattr(args, "embedding", None),

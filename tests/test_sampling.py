@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from graph.snapshot import IdMap
-from jobs.gnn.cli import encoder_for
+from jobs.gnn.command import encoder_for
 from jobs.gnn.encoder import EncoderConfig, SocialEncoder, train_encoder
 from jobs.common.runtime import seed_everything
 from jobs.gnn.sampling import NeighbourSampler

@@ -30,7 +30,7 @@ from jobs.embed.job import run_embed
 from jobs.communities.evaluate import evaluate_communities
 from jobs.friends.evaluate import evaluate_friends
 from jobs.friends.model import FriendsConfig
-from jobs.gnn.cli import encoder_for
+from jobs.gnn.command import encoder_for
 from graph.server.sandbox import load_strict, throwaway_store
 from jobs.gnn.social import SocialGraph, read_social_graph
 from text.embeddings import Encoder

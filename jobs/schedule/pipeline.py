@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from graph.config import Settings
 from jobs.embed.cli import run_embed_command
-from jobs.gnn.cli import run_job
+from jobs.gnn.command import run_job
 from jobs.recommend.cli import run_recommend_command
 from jobs.sentiment.cli import run_sentiment_command
 
