@@ -6,15 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.friends.model import (
-    FEATURES,
-    PAIR_FEATURES,
-    ChunkFeatures,
-    FriendsConfig,
-    Structure,
-    _combine,
-    fit_ranker,
-)
+from jobs.friends.features import FEATURES, PAIR_FEATURES, ChunkFeatures, Structure
+from jobs.friends.model import FriendsConfig, _combine, fit_ranker
 
 
 def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from jobs.friends.model import FriendsConfig, Structure, fit_friend_scorer, suggest_friends
+from jobs.friends.features import Structure
+from jobs.friends.model import FriendsConfig, fit_friend_scorer, suggest_friends
 from jobs.common.ranking import csr_from_pairs, ranking_metrics
 from jobs.common.runtime import seed_everything
 from jobs.gnn.social import SocialGraph

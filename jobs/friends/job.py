@@ -21,7 +21,8 @@ import torch
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
-from jobs.friends.model import FEATURES, FriendsConfig, fit_friend_scorer, reasons, suggest_friends
+from jobs.friends.features import FEATURES
+from jobs.friends.model import FriendsConfig, fit_friend_scorer, reasons, suggest_friends
 from jobs.common.feedback import ignored_friend_suggestions, record_acceptance
 from jobs.common.interests import read_interests
 from jobs.common.ranking import exposure_metrics

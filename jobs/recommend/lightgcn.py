@@ -215,6 +215,22 @@ def _id_keep(droppable: torch.Tensor, rate: float, generator: torch.Generator, d
     return (~drop).to(torch.float32).unsqueeze(1).to(device)
 
 
+def bpr_loss(
+    final: torch.Tensor, ego: torch.Tensor, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, weight_decay: float
+) -> torch.Tensor:
+    """Returns the scalar BPR loss of a batch, ``mean(softplus(s(u, neg) - s(u, pos))) + weight_decay * reg``.
+
+    Args:
+        final: ``[N, D]`` propagated embeddings; ``ego``: ``[N, D]`` their layer-0 inputs.
+        users, positives, negatives: ``[B]`` node rows (items already offset by the user count).
+    """
+    pos_score = (final[users] * final[positives]).sum(-1)
+    neg_score = (final[users] * final[negatives]).sum(-1)
+    # The LightGCN paper's regulariser: L2 of the batch's layer-0 inputs, per example.
+    reg = (ego[users].square().sum() + ego[positives].square().sum() + ego[negatives].square().sum()) / (2 * users.numel())
+    return nn.functional.softplus(neg_score - pos_score).mean() + weight_decay * reg
+
+
 def train(data: Interactions, config: TrainConfig, device: torch.device,
           on_epoch: Callable[[int, float, "Trained"], None] | None = None) -> Trained:
     """Trains :class:`TextLightGCN` with BPR on ``data`` for ``config.epochs`` epochs.
@@ -260,11 +276,7 @@ def train(data: Interactions, config: TrainConfig, device: torch.device,
             neg = sample_negatives(u, data.num_items, known, generator)
             u, pos, neg = u.to(device), pos.to(device) + data.num_users, neg.to(device) + data.num_users
             final, ego = model(adj, user_x, item_x, _id_keep(droppable, config.id_dropout, generator, device))
-            pos_score = (final[u] * final[pos]).sum(-1)
-            neg_score = (final[u] * final[neg]).sum(-1)
-            # The LightGCN paper's regulariser: L2 of the batch's layer-0 inputs, per example.
-            reg = (ego[u].square().sum() + ego[pos].square().sum() + ego[neg].square().sum()) / (2 * u.numel())
-            loss = nn.functional.softplus(neg_score - pos_score).mean() + config.weight_decay * reg
+            loss = bpr_loss(final, ego, u, pos, neg, config.weight_decay)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
