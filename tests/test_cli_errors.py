@@ -147,7 +147,7 @@ def test_a_server_lost_after_the_command_reached_it_is_server_lost(
 
 
 def test_a_lost_connection_counts_as_lost_only_once_the_server_was_reached() -> None:
-    from jobs.cli import failure_status
+    from jobs.common.failures import failure_status
 
     with pytest.raises(ServiceUnavailable) as refused:
         with GraphDatabase.driver(_dead_uri(), auth=("neo4j", "x")) as driver:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from graph.snapshot import IdMap
-from jobs.cli import COMMUNITY_EMBEDDINGS
+from jobs.communities.cli import COMMUNITY_EMBEDDINGS
 from jobs.communities.model import EMBEDDINGS, CommunityConfig, leiden, propagated_embeddings, weighted_edges
 from jobs.gnn.social import SocialGraph, undirected_pairs
 

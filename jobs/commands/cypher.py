@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from graph.catalogue import bind_parameters, load_query
 from graph.config import Settings
 from graph.store import GraphStore
+from jobs.common.arguments import Commands, add_command, add_format
 from jobs.common.output import parse_param, render
+
+
+def register(commands: Commands) -> None:
+    """Adds ``cypher``."""
+    parser = add_command(commands, "cypher", _run, help="run a read-only Cypher query")
+    parser.add_argument("query", help="the query text, @NAME of a catalogue query, or @FILE to read it from a file")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter (value parsed as JSON when it can be)")
+    add_format(parser)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    return run_cypher(settings, args.query, args.param, args.format)
 
 
 def run_cypher(settings: Settings, query: str, params: Sequence[str], fmt: str) -> int:

@@ -10,6 +10,7 @@ reader of AI and blockchain, and reply drafts for the most upset post about film
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 
@@ -22,6 +23,7 @@ from graph.ingest.steps import canonical_dir_steps
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
+from jobs.common.arguments import Commands, add_command
 from jobs.common.exit_codes import Exit
 from jobs.commands.ingest import format_summary, load
 from jobs.common.output import render
@@ -30,6 +32,30 @@ from jobs.reply.job import suggest_replies
 from jobs.reply.cli import format_suggestions
 
 log = logging.getLogger(__name__)
+
+
+def register(commands: Commands) -> None:
+    """Adds ``demo``, which starts the project's own Neo4j (or, with ``--into-external``, uses ``NEO4J_URI``'s)."""
+    parser = add_command(
+        commands, "demo", _run, uses_server=_writes_external,
+        help="start Neo4j, build the default synthetic graph, run every job on it, print sample results",
+    )
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--into-external", action="store_true",
+        help="with NEO4J_URI set, write the demo into that server anyway: its synthetic users u000001… "
+        "are merged onto users with the same ids there, overwriting their names and bios",
+    )
+
+
+def _writes_external(args: argparse.Namespace) -> bool:
+    # Without --into-external the demo refuses NEO4J_URI's server before talking to it.
+    return args.into_external and external_uri() is not None
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    return run_demo(settings, args.users, args.seed, args.into_external)
 
 
 def run_demo(settings: Settings, users: int, seed: int, into_external: bool = False) -> int:

@@ -19,8 +19,34 @@ from graph.lock import JobLock
 from graph.schema import ensure_schema
 from graph.server import LocalNeo4j
 from graph.store import GraphStore
+from jobs.common.arguments import Commands, add_command, add_wait, key_file
 
 log = logging.getLogger(__name__)
+
+
+def register(commands: Commands) -> None:
+    """Adds ``ingest``."""
+    parser = add_command(commands, "ingest", run_ingest, help="load data into the graph")
+    parser.add_argument("--dataset", choices=["lastfm", "gowalla", "email-eu-core", "rumoureval"])
+    parser.add_argument("--path", type=Path, help="folder of the public dataset")
+    parser.add_argument("--interactions", type=Path, help="a 'user item [weight]' list (tab or space separated)")
+    parser.add_argument("--interaction-kind", default="interaction", help="INTERACTED.kind for --interactions")
+    parser.add_argument("--edges", type=Path, help="a 'src dst' list loaded as FOLLOWS")
+    parser.add_argument("--nodes", type=key_file, action="append", default=[], metavar="KIND=FILE")
+    parser.add_argument("--relationships", type=key_file, action="append", default=[], metavar="KIND=FILE")
+    parser.add_argument("--dir", type=Path, help="a folder of canonical files named <kind>.<csv|tsv|jsonl|parquet>")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of the input files (default utf-8)")
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None, help="generic lists have a header line")
+    header.add_argument("--no-header", dest="header", action="store_false", help="generic lists have no header line")
+    parser.add_argument("--max-rejects", type=int, default=0, help="exit non-zero when more rows are rejected (default 0)")
+    parser.add_argument("--rejects", type=Path, default=Path("sociograph.rejects.tsv"), help="where rejected rows are written")
+    parser.add_argument("--batch-size", type=int, help="rows per transaction")
+    parser.add_argument(
+        "--bulk", action="store_true",
+        help="first load into an empty local database through neo4j-admin import (stops the server meanwhile)",
+    )
+    add_wait(parser)
 
 
 def plan(args: argparse.Namespace) -> list[Step]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from graph.catalogue import bind_parameters, load_query, parse_arguments
 from graph.config import Settings
 from graph.store import GraphStore
+from jobs.common.arguments import Commands, add_command, add_format
 from jobs.common.output import render
 
 KEY_METRICS: dict[str, tuple[str, ...]] = {
@@ -20,6 +22,35 @@ KEY_METRICS: dict[str, tuple[str, ...]] = {
     "embed": ("posts_embedded", "users_embedded"),
 }
 """The metrics ``status`` shows per job; a job not listed shows its first few scalar metrics."""
+
+
+def register(commands: Commands) -> None:
+    """Adds ``query`` and ``status``."""
+    query = add_command(
+        commands, "query", _run_query,
+        help="run a named query of the catalogue (queries/*.cypher) and print a table",
+        description="Runs queries/NAME.cypher read-only, e.g. `python -m jobs query friend_suggestions user=u000001`. "
+        "The README lists the catalogue; a query's comment header says what it answers and which parameters it takes.",
+    )
+    query.add_argument("name", help="the query's name: the file name in queries/ without .cypher")
+    query.add_argument(
+        "params", nargs="*", metavar="NAME=VALUE",
+        help="parameters, each read as the type its query declares on a `// param $NAME: TYPE` line "
+        "(an undeclared one as JSON when it parses, else as text)",
+    )
+    add_format(query)
+    status = add_command(commands, "status", _run_status, help="print the run history of the jobs (JobRun nodes), newest first, with key metrics")
+    status.add_argument("--job", help="only this job's runs, e.g. friends")
+    status.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+    add_format(status)
+
+
+def _run_query(settings: Settings, args: argparse.Namespace) -> int:
+    return run_query_command(settings, args.name, args.params, args.format)
+
+
+def _run_status(settings: Settings, args: argparse.Namespace) -> int:
+    return run_status_command(settings, args.job, args.limit, args.format)
 
 
 def run_query_command(settings: Settings, name: str, params: Sequence[str], fmt: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from tqdm import tqdm
@@ -9,8 +10,20 @@ from tqdm import tqdm
 from graph.config import Settings
 from graph.lock import JobLock
 from graph.store import GraphStore
-from jobs.embed.job import run_embed
-from text.embeddings import Encoder
+from jobs.common.arguments import Commands, add_command, add_device, add_wait
+
+
+def register(commands: Commands) -> None:
+    """Adds ``embed``."""
+    parser = add_command(commands, "embed", _run, help="write text embeddings of posts and user profiles (incremental)")
+    parser.add_argument("--model", help="packaged text model (default: SOCIOGRAPH_EMBEDDING_MODEL or all-MiniLM-L6-v2)")
+    add_device(parser)
+    parser.add_argument("--batch-size", type=int, help="texts per forward pass")
+    add_wait(parser)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    return run_embed_command(settings, args.model, args.device, args.batch_size, args.wait)
 
 
 def run_embed_command(
@@ -24,6 +37,9 @@ def run_embed_command(
     Returns:
         0.
     """
+    from jobs.embed.job import run_embed
+    from text.embeddings import Encoder
+
     encoder = Encoder(model or settings.embedding_model, device or settings.device, batch_size or settings.embed_batch_size)
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store, JobLock(store, "embed").hold(wait):

@@ -1,17 +1,52 @@
-"""``python -m jobs recommend``: train on the graph and write the top K posts per user, with reasons."""
+"""``python -m jobs recommend`` (train on the graph and write the top K posts per user, with reasons) and ``evaluate recommend``."""
 
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 
 from tqdm import tqdm
 
 from graph.config import Settings
 from graph.lock import JobLock
 from graph.store import GraphStore
-from jobs.recommend.job import Progress, run_recommend
-from jobs.recommend.lightgcn import TrainConfig
-from jobs.common.runtime import torch_device
+from jobs.common.arguments import Commands, add_command, add_device, add_wait
+
+
+def register(commands: Commands) -> None:
+    """Adds ``recommend``."""
+    parser = add_command(commands, "recommend", _run, help="recommend posts with LightGCN + text; write RECOMMENDED with reasons")
+    parser.add_argument("--k", type=int, default=20, help="recommendations per user")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+    add_device(parser)
+    add_wait(parser)
+
+
+def register_evaluation(targets: Commands) -> None:
+    """Adds ``evaluate recommend``, which runs in a throwaway Neo4j of its own."""
+    parser = add_command(
+        targets, "recommend", _evaluate, uses_server=False,
+        help="Recall@20 and NDCG@20 over all posts against popularity; LastFM cold start",
+    )
+    parser.add_argument("--dataset", choices=["gowalla", "lastfm"], help="gowalla: the official split; lastfm: cold start")
+    parser.add_argument("--path", type=Path, help="folder of the public dataset")
+    parser.add_argument("--interactions", type=Path, help="a 'user item [weight]' list")
+    parser.add_argument("--test", type=Path, help="held-out 'user item' pairs (default: a seeded 20%% of --interactions)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int)
+    add_device(parser)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device, args.wait)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.recommend.evaluate_cli import run_recommend_evaluation
+
+    return run_recommend_evaluation(settings, args)
 
 
 def run_recommend_command(
@@ -25,6 +60,10 @@ def run_recommend_command(
     Returns:
         0.
     """
+    from jobs.common.runtime import torch_device
+    from jobs.recommend.job import Progress, run_recommend
+    from jobs.recommend.lightgcn import TrainConfig
+
     config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     torch_dev = torch_device(device or settings.device)
     start = time.perf_counter()

@@ -1,8 +1,10 @@
-"""``python -m jobs reply``: print suggested replies to one post, or write them for many into the graph."""
+"""``python -m jobs reply`` (print suggested replies to one post, or write them for many into the graph) and ``evaluate reply``."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -10,8 +12,37 @@ from tqdm import tqdm
 from graph.config import Settings
 from graph.lock import JobLock
 from graph.store import GraphStore
+from jobs.common.arguments import Commands, add_command, add_wait
 from jobs.reply.job import JOB, Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
 from text.replies import Suggestion
+
+
+def register(commands: Commands) -> None:
+    """Adds ``reply``."""
+    parser = add_command(commands, "reply", _run, help="suggest replies: print them for one post, or write them for many into the graph")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--post", help="print the suggestions for this Post.id")
+    which.add_argument("--all", action="store_true", help="write suggestions for every embedded post")
+    which.add_argument("--limit", type=int, help="write suggestions for the first N embedded posts (by id)")
+    parser.add_argument("--k", type=int, default=3, help="suggestions per post (default 3)")
+    add_wait(parser)
+
+
+def register_evaluation(targets: Commands) -> None:
+    """Adds ``evaluate reply``, which runs in a throwaway Neo4j of its own."""
+    parser = add_command(targets, "reply", _evaluate, uses_server=False, help="suggested replies on RumourEval 2017 with the real replies hidden")
+    parser.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    return run_reply_command(settings, args.post, args.limit, args.k, args.wait)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.reply.evaluate_cli import run_reply_evaluation
+
+    return run_reply_evaluation(settings, args.path, args.seed)
 
 
 def _lazy_encoder(settings: Settings, model: str) -> Encode:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from graph.config import Settings
 from jobs.embed.cli import run_embed_command
-from jobs.gnn.command import run_job
 from jobs.recommend.cli import run_recommend_command
 from jobs.sentiment.cli import run_sentiment_command
 
@@ -29,10 +28,17 @@ def pipeline_steps(
     return [
         ("embed", lambda: run_embed_command(settings, None, device, None, wait)),
         ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000, wait)),
-        ("communities", lambda: run_job(settings, "communities", seed, device, wait=wait)),
-        ("friends", lambda: run_job(settings, "friends", seed, device, wait=wait)),
+        ("communities", lambda: _run_gnn_job(settings, "communities", seed, device, wait)),
+        ("friends", lambda: _run_gnn_job(settings, "friends", seed, device, wait)),
         ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device, wait)),
     ]
+
+
+def _run_gnn_job(settings: Settings, job: str, seed: int, device: str | None, wait: bool) -> int:
+    # Imported when the job runs: the GNN modules import torch, which parsing the command line must not.
+    from jobs.gnn.command import run_job
+
+    return run_job(settings, job, seed, device, wait=wait)
 
 
 def run_pipeline(
