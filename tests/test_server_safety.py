@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-import graph.server
+import graph.server.process
 from graph.config import ConnectionSettings, Settings, external_wipe_refusal
 from graph.server import SERVER_CLASS, LocalNeo4j, ServerError
 from graph.store import GraphStore
@@ -124,7 +124,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fresh]:
             root.addHandler(records)
             root.setLevel(logging.DEBUG)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(graph.server.secrets, "token_urlsafe", lambda n: TOKEN)
+                patch.setattr(graph.server.process.secrets, "token_urlsafe", lambda n: TOKEN)
                 poller.start()
                 server.start()
         finally:
@@ -174,7 +174,7 @@ def test_a_failing_password_tool_does_not_copy_the_password_into_the_error(
     )
     java.chmod(0o700)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr(graph.server.secrets, "token_urlsafe", lambda n: TOKEN)
+    monkeypatch.setattr(graph.server.process.secrets, "token_urlsafe", lambda n: TOKEN)
     server = LocalNeo4j(dataclasses.replace(settings.server, state_dir=tmp_path / "state", bolt_port=_free_port()))
     with caplog.at_level(logging.DEBUG), pytest.raises(ServerError, match="could not set the initial password") as failed:
         server.start()
@@ -220,7 +220,7 @@ def test_stop_and_start_leave_a_stranger_named_by_the_pid_file_alone(fresh: Fres
 def test_the_server_is_recognised_without_proc_too(fresh: Fresh, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = fresh.server.status().pid
     assert pid is not None
-    monkeypatch.setattr(graph.server, "PROC", Path("/nonexistent-proc"))
+    monkeypatch.setattr(graph.server.process, "PROC", Path("/nonexistent-proc"))
     assert fresh.server._is_ours(pid)
     assert not fresh.server._is_ours(os.getpid())
 
