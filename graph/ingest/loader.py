@@ -272,58 +272,24 @@ class Loader:
         summary = KindSummary(kind.name, source)
         self.summary.kinds.append(summary)
         validator = Validator(kind)
-        if isinstance(kind, NodeKind):
-            statements = BatchStatements(node_query(kind))
-        else:
-            statements = relationship_statements(kind, create_src, create_dst)
-        skip = 0
-        if checkpoint:
-            found = self.store.read(_CHECKPOINT_READ, {"key": checkpoint})
-            skip = found[0]["rows"] if found else 0
-            summary.resumed_from = skip
-            if skip:
-                log.info("resuming %s after %d rows already committed", source, skip)
-
-        def settle(pending: Future, fresh: Checked, consumed: int) -> None:
-            missing = pending.result()
-            for row in missing:
-                side, label = ("src", kind.src_label) if row["missing_src"] else ("dst", kind.dst_label)
-                self._reject(summary, fresh.unknown_endpoint(row["i"], side, label))
-            summary.loaded += len(fresh.keys) - len(missing)
-            self.on_progress(consumed)
-
-        done = 0
-        expected = skip  # where the checkpoint stands once the batch handed over last commits
-        in_flight: tuple[Future, Checked, int] | None = None
-        # One writer thread: the next batch is validated while the server writes this one, and
-        # it is handed over only once this one committed, so a failed batch is the last one tried
-        # and its error is the one raised.  Checkpoints count input rows (rejects included), so a
-        # resumed load skips exactly what was read.
-        with cycle_collection_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-            for batch in batched(rows, self.batch_size):
-                checked, rejects = validator.check(batch)
-                for reject in rejects:
-                    self._reject(summary, reject)
-                consumed = len(batch)
-                if done + consumed <= skip:
-                    done += consumed
-                    self.on_progress(consumed)
-                    continue
-                fresh = _from_position(checked, skip - done) if skip > done else checked
-                done += consumed
-                payload = _payload(kind, fresh)
-                if in_flight is not None:
-                    settle(*in_flight)
-                if self.lock is not None:
-                    self.lock.ensure_held()
-                future = writer.submit(self._write_batch, statements, payload, checkpoint, expected, done)
-                in_flight, expected = (future, fresh, consumed), done
-            if in_flight is not None:
-                settle(*in_flight)
+        statements = _statements(kind, create_src, create_dst)
+        skip = self._resume_point(checkpoint, source)
+        summary.resumed_from = skip
+        expected = _InputLoad(self, kind, summary, validator, statements, checkpoint, skip).run(rows)
         if checkpoint:
             self.store.write(_CHECKPOINT_DONE, {"key": checkpoint, "rows": expected})
         summary.duplicates = validator.duplicates
         return summary
+
+    def _resume_point(self, checkpoint: str | None, source: str) -> int:
+        """Returns how many input rows an earlier, interrupted load of ``checkpoint``'s input committed (0 if none)."""
+        if not checkpoint:
+            return 0
+        found = self.store.read(_CHECKPOINT_READ, {"key": checkpoint})
+        skip = found[0]["rows"] if found else 0
+        if skip:
+            log.info("resuming %s after %d rows already committed", source, skip)
+        return skip
 
     def _reject(self, summary: KindSummary, reject: Reject) -> None:
         summary.rejected += 1
@@ -363,3 +329,85 @@ class Loader:
 
         with self.store.session() as session:
             return session.execute_write(work)
+
+
+def _statements(kind: NodeKind | RelKind, create_src: bool, create_dst: bool | None) -> BatchStatements:
+    """Returns the statements that load a batch of ``kind``, nodes or relationships."""
+    if isinstance(kind, NodeKind):
+        return BatchStatements(node_query(kind))
+    return relationship_statements(kind, create_src, create_dst)
+
+
+class _InputLoad:
+    """One input's load in progress: the rows read so far, where its checkpoint stands, the batch being written.
+
+    One writer thread: the next batch is validated while the server writes this one, and
+    it is handed over only once this one committed, so a failed batch is the last one tried
+    and its error is the one raised.  Checkpoints count input rows (rejects included), so a
+    resumed load skips exactly what was read.
+    """
+
+    def __init__(
+        self,
+        loader: Loader,
+        kind: NodeKind | RelKind,
+        summary: KindSummary,
+        validator: Validator,
+        statements: BatchStatements,
+        checkpoint: str | None,
+        skip: int,
+    ) -> None:
+        self.loader = loader
+        self.kind = kind
+        self.summary = summary
+        self.validator = validator
+        self.statements = statements
+        self.checkpoint = checkpoint
+        self.skip = skip
+        self.done = 0
+        self.expected = skip  # where the checkpoint stands once the batch handed over last commits
+        self.in_flight: tuple[Future, Checked, int] | None = None
+
+    def run(self, rows: Iterable[RawRow | Reject]) -> int:
+        """Validates and writes ``rows`` batch by batch.
+
+        Returns:
+            The input rows the checkpoint covers once the last batch committed.
+        """
+        with cycle_collection_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            for batch in batched(rows, self.loader.batch_size):
+                self._hand_over(writer, batch)
+            self._settle()
+        return self.expected
+
+    def _hand_over(self, writer: ThreadPoolExecutor, batch: list[RawRow | Reject]) -> None:
+        """Validates ``batch`` and, unless an earlier load committed it, hands it to ``writer`` once the previous batch committed."""
+        checked, rejects = self.validator.check(batch)
+        for reject in rejects:
+            self.loader._reject(self.summary, reject)
+        consumed = len(batch)
+        if self.done + consumed <= self.skip:
+            self.done += consumed
+            self.loader.on_progress(consumed)
+            return
+        fresh = _from_position(checked, self.skip - self.done) if self.skip > self.done else checked
+        self.done += consumed
+        payload = _payload(self.kind, fresh)
+        self._settle()
+        if self.loader.lock is not None:
+            self.loader.lock.ensure_held()
+        future = writer.submit(self.loader._write_batch, self.statements, payload, self.checkpoint, self.expected, self.done)
+        self.in_flight, self.expected = (future, fresh, consumed), self.done
+
+    def _settle(self) -> None:
+        """Waits for the batch in flight, if any: rejects its rows with an unknown endpoint and counts the others."""
+        if self.in_flight is None:
+            return
+        pending, fresh, consumed = self.in_flight
+        self.in_flight = None
+        missing = pending.result()
+        for row in missing:
+            side, label = ("src", self.kind.src_label) if row["missing_src"] else ("dst", self.kind.dst_label)
+            self.loader._reject(self.summary, fresh.unknown_endpoint(row["i"], side, label))
+        self.summary.loaded += len(fresh.keys) - len(missing)
+        self.loader.on_progress(consumed)
