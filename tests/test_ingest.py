@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from graph.ingest.kinds import FOLLOWS, INTERACTED, MAX_TEXT_CHARS, USERS, Field, FieldType
-from graph.ingest.loader import (
-    LOCK_NAME, CheckpointConflict, Loader, RejectLog, node_query, relationship_statements, set_properties,
-)
+from graph.ingest.loader import LOCK_NAME, CheckpointConflict, Loader, RejectLog
+from graph.ingest.statements import node_query, relationship_statements, set_properties
 from graph.ingest.steps import Step, canonical_dir_steps, canonical_steps, edges_steps, interactions_steps, run_steps
 from graph.lock import JobLock, LockBusy, LockLost
 from graph.schema import existing_constraints, NODE_KEYS, SchemaError
