@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell
 
 from graph.store import GraphStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "explore_communities.ipynb"
 
 # Appended to the notebook in the test only: reports what the figure holds.

@@ -23,7 +23,7 @@ from graph.writeback import RunWriter, current_run
 from jobs.schedule.config import ScheduleConfig, ScheduledJob, ScheduleConfigError, load_schedule
 from jobs.schedule.scheduler import LockedFiring, build_scheduler
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _wait_until(condition, timeout: float = 30.0) -> bool:

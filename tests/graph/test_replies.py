@@ -34,7 +34,7 @@ from text.replies import (
     tone_fit,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 QUERY = "q-main"
 ADMISSIBLE = "r-ok"
 FORBIDDEN = {

@@ -36,7 +36,7 @@ from jobs.gnn.social import read_social_graph
 
 pytestmark = pytest.mark.faults
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 USERS = 200
 K = 5
 COMMUNITIES = 4

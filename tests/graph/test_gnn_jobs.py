@@ -36,7 +36,7 @@ from jobs.gnn.social import SocialGraph, read_email_eu_core, read_social_graph
 from text.embeddings import Encoder
 
 CPU = torch.device("cpu")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ENCODER = EncoderConfig(epochs=60)
 N_USERS = 400
 

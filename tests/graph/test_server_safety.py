@@ -27,7 +27,7 @@ from graph.server import SERVER_CLASS, LocalNeo4j, ServerError
 from graph.store import GraphStore
 from jobs.commands.demo import run_demo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The generated password is "p" + secrets.token_urlsafe(24): the tests fix it so that the poller
 # can look for it while start runs, before the password file exists.
 TOKEN = "KnownOnlyToThisTest_x7Q2mZ9vR4wL8aJ3"

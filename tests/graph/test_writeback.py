@@ -18,7 +18,7 @@ from graph.lock import JobLock, LockBusy, LockLost
 from graph.store import GraphStore
 from graph.writeback import RunAborted, RunWriter, current_run
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CURRENT = (
     "MATCH (run:JobRun {job: 'friends', current: true}) "
     "MATCH (a:User)-[s:SUGGESTED_FRIEND {run_id: run.id}]->(b:User) RETURN a.id AS a, b.id AS b, s.score AS score"

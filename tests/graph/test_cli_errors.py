@@ -23,7 +23,7 @@ from graph.config import Settings
 from jobs.cli import main
 from jobs.common.exit_codes import Exit
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROBE_USER = "sociograph_cli_probe"
 
 

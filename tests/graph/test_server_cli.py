@@ -18,7 +18,7 @@ from graph.config import ConnectionSettings, Settings, external_uri
 from graph.server import LocalNeo4j, ServerError
 from graph.store import GraphStore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 local_only = pytest.mark.skipif(external_uri() is not None, reason="tests the project-managed server")
 
 

@@ -30,7 +30,7 @@ from graph.store import GraphStore
 
 pytestmark = pytest.mark.faults
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _ingest(*args: str, env: dict[str, str]) -> subprocess.Popen:

@@ -13,14 +13,14 @@ from graph.store import GraphStore
 
 TESTED = {"graph_counts", "popular_posts", "user_profile", "shared_interests"}
 TESTED_WITH_EMBEDDINGS = {"similar_posts", "similar_users"}
-"""Exercised in tests/test_embed.py, where the vectors exist."""
+"""Exercised in tests/graph/test_embed.py, where the vectors exist."""
 TESTED_WITH_REPLIES = {"suggested_replies"}
-"""Exercised in tests/test_replies.py, where the reply job has run."""
+"""Exercised in tests/graph/test_replies.py, where the reply job has run."""
 TESTED_AFTER_PIPELINE = {
     "friend_suggestions", "recommendations", "community", "communities", "bridges",
     "community_sentiment_over_time", "job_runs", "suggestion_acceptance",
 }
-"""Exercised in tests/test_query_library.py, after every job has run."""
+"""Exercised in tests/graph/test_query_library.py, after every job has run."""
 
 
 @pytest.fixture

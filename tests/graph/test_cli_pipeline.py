@@ -12,7 +12,7 @@ import pandas as pd
 
 from graph.store import GraphStore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def jobs(store: GraphStore, *args: str) -> subprocess.CompletedProcess[str]:

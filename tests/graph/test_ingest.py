@@ -19,7 +19,7 @@ from graph.lock import JobLock, LockBusy, LockLost
 from graph.schema import existing_constraints, NODE_KEYS, SchemaError
 from graph.store import GraphStore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(path: Path, text: str | bytes) -> Path:
