@@ -39,6 +39,34 @@ from text.sentiment import SentimentClassifier
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
+FOLDERS = {
+    "unit": "needs no Neo4j and no shared datasets",
+    "graph": "needs the real Neo4j test server",
+    "quality": "needs ../shared/datasets",
+}
+"""Each test folder, which is also the marker of its tests (``pytest -m "not quality"``)."""
+_SERVER_FIXTURES = {"settings", "store", "graph", "results"}
+
+
+def _conftest_fixtures(item: pytest.Item) -> set[str]:
+    # The fixtures of this file that the test uses; a test module may define its own `graph`.
+    definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+    return {name for name, defs in definitions.items() if defs and defs[-1].func.__module__ == __name__}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks each test with its folder, and refuses a test whose fixtures contradict the folder."""
+    for item in items:
+        folder = Path(str(item.path)).parent.name
+        if folder not in FOLDERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in tests/{{{','.join(FOLDERS)}}}/")
+        item.add_marker(folder)
+        fixtures = _conftest_fixtures(item)
+        if folder == "unit" and fixtures & _SERVER_FIXTURES:
+            raise pytest.UsageError(f"{item.nodeid} uses the Neo4j test server ({', '.join(sorted(fixtures & _SERVER_FIXTURES))}): move it to tests/graph/")
+        if folder != "quality" and "datasets" in fixtures:
+            raise pytest.UsageError(f"{item.nodeid} reads ../shared/datasets: move it to tests/quality/")
+
 
 def _test_settings() -> Settings:
     base = Settings.from_env()
@@ -82,6 +110,12 @@ def datasets() -> Path:
     """The shared public datasets; tests that need them skip nothing: a missing folder fails."""
     assert SHARED_DATASETS.is_dir(), f"expected the shared datasets at {SHARED_DATASETS}"
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def classifier() -> SentimentClassifier:
+    """The shipped sentiment classifier on the CPU, loaded once per session."""
+    return SentimentClassifier(device="cpu")
 
 
 @pytest.fixture(scope="session")
