@@ -68,6 +68,20 @@ def add_device(parser: argparse.ArgumentParser, default: str | None = None) -> N
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default)
 
 
+def add_gnn_training(parser: argparse.ArgumentParser) -> None:
+    """Adds the options of a job that trains the GraphSAGE encoder: ``--seed``, ``--wait``,
+    ``--device``, ``--epochs`` and ``--mini-batches``."""
+    parser.add_argument("--seed", type=int, default=0)
+    add_wait(parser)
+    add_device(parser)
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
+    parser.add_argument(
+        "--mini-batches", action="store_true",
+        help="train the GraphSAGE encoder on sampled mini-batches even when the graph fits full-batch "
+        "(they are used anyway beyond a million nodes)",
+    )
+
+
 def add_format(parser: argparse.ArgumentParser) -> None:
     """Adds ``--format table|csv|json`` for a command that prints rows."""
     parser.add_argument("--format", choices=["table", "csv", "json"], default="table")

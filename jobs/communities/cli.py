@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from graph.config import Settings
-from jobs.common.arguments import Commands, add_command, add_device, add_wait
+from jobs.common.arguments import Commands, add_command, add_gnn_training
 
 COMMUNITY_EMBEDDINGS = ("propagation", "sage")
 """The names of :data:`jobs.communities.model.EMBEDDINGS`, spelled out so that parsing arguments needs no torch."""
@@ -17,15 +17,7 @@ _EMBEDDING_HELP = "propagation: a GNN with fixed weights, no training (default);
 def register(commands: Commands) -> None:
     """Adds ``communities``."""
     parser = add_command(commands, "communities", _run, help="detect communities with a GNN over structure and text; write Community and IN_COMMUNITY")
-    parser.add_argument("--seed", type=int, default=0)
-    add_wait(parser)
-    add_device(parser)
-    parser.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
-    parser.add_argument(
-        "--mini-batches", action="store_true",
-        help="train the GraphSAGE encoder on sampled mini-batches even when the graph fits full-batch "
-        "(they are used anyway beyond a million nodes)",
-    )
+    add_gnn_training(parser)
     parser.add_argument("--embedding", choices=COMMUNITY_EMBEDDINGS, default=None, help=_EMBEDDING_HELP)
 
 

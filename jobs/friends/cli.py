@@ -6,21 +6,13 @@ import argparse
 from pathlib import Path
 
 from graph.config import Settings
-from jobs.common.arguments import Commands, add_command, add_device, add_wait
+from jobs.common.arguments import Commands, add_command, add_gnn_training
 
 
 def register(commands: Commands) -> None:
     """Adds ``friends``."""
     parser = add_command(commands, "friends", _run, help="suggest friends with GNN link prediction; write SUGGESTED_FRIEND with reasons")
-    parser.add_argument("--seed", type=int, default=0)
-    add_wait(parser)
-    add_device(parser)
-    parser.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
-    parser.add_argument(
-        "--mini-batches", action="store_true",
-        help="train the GraphSAGE encoder on sampled mini-batches even when the graph fits full-batch "
-        "(they are used anyway beyond a million nodes)",
-    )
+    add_gnn_training(parser)
     parser.add_argument("--k", type=int, default=20, help="suggestions per user")
 
 
