@@ -22,11 +22,19 @@ from graph.store import GraphStore
 from graph.writeback import RunWriter
 from jobs.communities.model import CommunityConfig, community_embeddings, detect, keywords, label, modularity
 from jobs.common.interests import read_interests
+from jobs.common.outputs import JobOutputs, NodeOutput, RelationshipOutput
 from jobs.gnn.encoder import EncoderConfig
 from jobs.common.runtime import seed_everything
 from jobs.gnn.social import SocialGraph
 
 log = logging.getLogger(__name__)
+
+OUTPUTS = JobOutputs(
+    "communities",
+    relationships=(RelationshipOutput("IN_COMMUNITY", "User", "Community", ("score", "run_id")),),
+    nodes=(NodeOutput("Community", ("id", "run_id", "index", "size", "keywords", "label", "sentiment")),),
+)
+"""What the communities job writes; ``IN_COMMUNITY`` is a membership, not a ranked suggestion."""
 
 POST_TEXTS = (
     "MATCH (u:User)-[:POSTED]->(p:Post) WHERE p.text IS NOT NULL "
@@ -77,7 +85,7 @@ def run_communities(
     if config.embedding == "sage":
         params["encoder"] = dataclasses.asdict(encoder)
     started = time.perf_counter()
-    with RunWriter(store, "communities", params, relationships=["IN_COMMUNITY"], nodes=["Community"]) as run:
+    with RunWriter(store, OUTPUTS.job, params, relationships=OUTPUTS.relationship_types, nodes=OUTPUTS.node_labels) as run:
         if graph.num_users == 0:
             raise ValueError("the graph has no users; ingest data first")
         z = community_embeddings(graph, config, encoder, seed_everything(seed), device, on_epoch)

@@ -21,12 +21,19 @@ import numpy as np
 from graph.lock import JobLock
 from graph.schema import check_label
 from graph.store import GraphStore
+from jobs.common.outputs import JobOutputs, NodeOutput
 from text.embeddings import Encoder, text_hash
 from text.profiles import combine, tags_sentence
 
 log = logging.getLogger(__name__)
 
 VECTOR_INDEXES = {"Post": "post_embedding", "User": "user_embedding"}
+OUTPUTS = JobOutputs(
+    "embed",
+    node_properties=tuple(NodeOutput(label, ("embedding", "embedding_model", "embedding_hash")) for label in VECTOR_INDEXES),
+    indexes=tuple(VECTOR_INDEXES.values()),
+)
+"""What the embed job writes: vector properties of existing posts and users, and their vector indexes."""
 
 
 @dataclass
@@ -219,7 +226,7 @@ def run_embed(
     """
     progress = on_progress or (lambda n: None)
     summary = EmbedSummary(encoder.name)
-    with JobLock(store, "embed").hold():
+    with JobLock(store, OUTPUTS.job).hold():
         ensure_vector_indexes(store, encoder.dim)
         writer = VectorWriter(store, encoder.name)
         run = EmbedRun(store, encoder, writer, summary, page_size, progress)

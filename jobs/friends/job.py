@@ -25,11 +25,22 @@ from jobs.friends.features import FEATURES
 from jobs.friends.model import FriendsConfig, fit_friend_scorer, reasons, suggest_friends
 from jobs.common.feedback import ignored_friend_suggestions, record_acceptance
 from jobs.common.interests import read_interests
+from jobs.common.outputs import JobOutputs, RelationshipOutput
 from jobs.common.ranking import exposure_metrics
 from jobs.common.runtime import seed_everything
 from jobs.gnn.social import SocialGraph
 
 log = logging.getLogger(__name__)
+
+OUTPUTS = JobOutputs(
+    "friends",
+    relationships=(
+        RelationshipOutput(
+            "SUGGESTED_FRIEND", "User", "User", ("score", "rank", "reason", "mutual_friends", "run_id"), suggestion=True
+        ),
+    ),
+)
+"""What the friends job writes."""
 
 
 def run_friends(
@@ -47,7 +58,7 @@ def run_friends(
     """
     params = {"seed": seed, **dataclasses.asdict(config)}
     started = time.perf_counter()
-    with RunWriter(store, "friends", params, relationships=["SUGGESTED_FRIEND"]) as run:
+    with RunWriter(store, OUTPUTS.job, params, relationships=OUTPUTS.relationship_types) as run:
         if graph.friendships.shape[1] < 10:
             raise ValueError("the graph has fewer than 10 friendships; the friends job needs FOLLOWS to learn from")
         ignored = ignored_friend_suggestions(store, graph.users)

@@ -32,11 +32,18 @@ from jobs.recommend.lightgcn import TrainConfig, Trained, recommend, train
 from jobs.recommend.reasons import nearest_known, pair_counts, reasons, snippet
 from jobs.common.runtime import seed_everything
 from jobs.common.feedback import record_acceptance
+from jobs.common.outputs import JobOutputs, RelationshipOutput
 
 log = logging.getLogger(__name__)
 
 JOB = "recommend"
 USER_CHUNK = 2048
+
+OUTPUTS = JobOutputs(
+    JOB,
+    relationships=(RelationshipOutput("RECOMMENDED", "User", "Post", ("score", "rank", "reason", "run_id"), suggestion=True),),
+)
+"""What the recommend job writes."""
 
 
 @dataclass
@@ -111,7 +118,7 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
     if data.num_users == 0 or data.num_items == 0:
         raise ValueError("the graph has no users or no posts to recommend")
     params = {"k": k, **config.__dict__, "device": str(device)}
-    with RunWriter(store, JOB, params, relationships=["RECOMMENDED"]) as writer:
+    with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
         trained = train(data, config, device, lambda epoch, loss, _: progress.epoch(epoch, loss))
         exposure: list[tuple[np.ndarray, np.ndarray]] = []
         written = writer.write_relationships("RECOMMENDED", "User", "Post", _rows(store, graph, trained, k, progress, exposure))

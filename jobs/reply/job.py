@@ -31,12 +31,22 @@ import numpy as np
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
+from jobs.common.outputs import JobOutputs, RelationshipOutput
 from text.replies import Candidate, Suggestion, Weights, context_vector, rank_candidates
 
 log = logging.getLogger(__name__)
 
 JOB = "reply"
 REL_TYPE = "SUGGESTED_REPLY"
+OUTPUTS = JobOutputs(
+    JOB,
+    relationships=(
+        RelationshipOutput(
+            REL_TYPE, "Post", "Post", ("rank", "score", "method", "text", "similarity", "reason", "run_id"), suggestion=True
+        ),
+    ),
+)
+"""What the reply job's batch run writes."""
 
 Encode = Callable[[list[str]], np.ndarray]
 """Texts -> ``[n, dim]`` unit vectors from the model that wrote the graph's vectors."""
@@ -225,7 +235,7 @@ def write_suggestions(
     """
     progress = on_progress or (lambda n: None)
     params = {"limit": limit, "k": config.k, "neighbours": config.neighbours, "weights": vars(config.weights)}
-    with RunWriter(store, JOB, params, relationships=[REL_TYPE]) as writer:
+    with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
         summary = ReplyBatchSummary(writer.run_id)
         refreshed: list[str] = []
         for ids in _embedded_posts(store, limit, page):

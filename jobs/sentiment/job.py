@@ -23,10 +23,20 @@ import numpy as np
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
+from jobs.common.outputs import JobOutputs, NodeOutput
 from text.embeddings import text_hash
 from text.sentiment import SentimentClassifier
 
 log = logging.getLogger(__name__)
+
+OUTPUTS = JobOutputs(
+    "sentiment",
+    node_properties=(
+        NodeOutput("Post", ("sentiment", "sentiment_score", "emotion", "sentiment_model", "sentiment_hash")),
+        NodeOutput("User", ("sentiment_mean", "sentiment_posts")),
+    ),
+)
+"""What the sentiment job writes: properties of existing posts and users, no run-tagged results."""
 
 POSTS_PAGE = (
     "MATCH (p:Post) WHERE p.id > $after WITH p ORDER BY p.id LIMIT $page "
@@ -124,7 +134,7 @@ def run_sentiment(
     """
     progress = on_progress or (lambda n: None)
     summary = SentimentSummary(classifier.name)
-    with RunWriter(store, "sentiment", {"model": classifier.name, "page_size": page_size}) as run:
+    with RunWriter(store, OUTPUTS.job, {"model": classifier.name, "page_size": page_size}) as run:
         for rows in store.read_pages(POSTS_PAGE, page_size):
             classify_page(store, classifier, rows, summary)
             progress(len(rows))
