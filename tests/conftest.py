@@ -56,8 +56,12 @@ def _conftest_fixtures(item: pytest.Item) -> set[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks each test with its folder, and refuses a test whose fixtures contradict the folder."""
+    tests = Path(__file__).resolve().parent
     for item in items:
-        folder = Path(str(item.path)).parent.name
+        path = Path(str(item.path)).resolve()
+        if tests not in path.parents:
+            continue  # a test file outside this folder that loads this conftest as a plugin
+        folder = path.relative_to(tests).parts[0]
         if folder not in FOLDERS:
             raise pytest.UsageError(f"{item.nodeid}: tests live in tests/{{{','.join(FOLDERS)}}}/")
         item.add_marker(folder)
