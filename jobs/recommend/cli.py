@@ -13,11 +13,18 @@ from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.common.arguments import Commands, add_command, add_device, add_wait
 
+MODELS = ("auto", "graph_filter", "lightgcn")
+"""The names of :data:`jobs.recommend.selection.MODELS`, spelled out so that parsing arguments needs no torch."""
+
 
 def register(commands: Commands) -> None:
     """Adds ``recommend``."""
-    parser = add_command(commands, "recommend", _run, help="recommend posts with LightGCN + text; write RECOMMENDED with reasons")
+    parser = add_command(
+        commands, "recommend", _run,
+        help="recommend posts with a graph filter or LightGCN, fused with text and follows; write RECOMMENDED with reasons",
+    )
     parser.add_argument("--k", type=int, default=20, help="recommendations per user")
+    _add_model(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="training epochs (default: the job's own)")
     add_device(parser)
@@ -36,11 +43,19 @@ def register_evaluation(targets: Commands) -> None:
     parser.add_argument("--test", type=Path, help="held-out 'user item' pairs (default: a seeded 20%% of --interactions)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int)
+    _add_model(parser)
     add_device(parser)
 
 
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", choices=MODELS, default="auto",
+        help="auto: the best on a validation slice of the graph (default); graph_filter: training-free; lightgcn: trained with BPR",
+    )
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device, args.wait)
+    return run_recommend_command(settings, args.k, args.seed, args.epochs, args.device, args.wait, args.model)
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
@@ -50,7 +65,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_recommend_command(
-    settings: Settings, k: int, seed: int, epochs: int | None, device: str | None, wait: bool = False
+    settings: Settings, k: int, seed: int, epochs: int | None, device: str | None, wait: bool = False, model: str = "auto"
 ) -> int:
     """Runs the recommend job with progress bars and prints a summary line.
 
@@ -69,18 +84,13 @@ def run_recommend_command(
     start = time.perf_counter()
     with GraphStore.from_settings(settings) as store, JobLock(store, "recommend").hold(wait):
         users = store.node_count("User")
-        with tqdm(total=config.epochs, unit=" epochs", desc="train", mininterval=0.5) as train_bar, \
-                tqdm(total=users, unit=" users", desc="recommend", mininterval=0.5) as user_bar:
-            def on_epoch(epoch: int, loss: float) -> None:
-                train_bar.update(1)
-                train_bar.set_postfix(loss=f"{loss:.4f}")
-
-            summary = run_recommend(store, k, config, torch_dev, Progress(on_epoch, user_bar.update))
+        with tqdm(total=users, unit=" users", desc="recommend", mininterval=0.5) as user_bar:
+            summary = run_recommend(store, k, config, torch_dev, Progress(user_bar.update), model)
     m = summary.metrics
     print(
         f"run {summary.run_id} on {torch_dev}: {summary.written:,d} recommendations for {m['users_served']:,d} of "
         f"{m['users']:,d} users over {m['posts']:,d} posts ({m['cold_posts_recommended']:,d} to posts without "
-        f"interactions); loss {m['loss']:.4f}, coverage {m['coverage']:.3f}, Gini {m['gini']:.3f}, "
+        f"interactions); model {m['model']}, coverage {m['coverage']:.3f}, Gini {m['gini']:.3f}, "
         f"top-1% share {m['top1pct_share']:.3f}; {time.perf_counter() - start:.1f} s"
     )
     return 0

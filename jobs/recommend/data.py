@@ -6,11 +6,13 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from graph.schema import NODE_KEYS, check_label
 from graph.snapshot import IdMap, Projection, RelSpec, read_snapshot
 from graph.store import GraphStore
+from jobs.common.interests import POST_TAGS, read_interests
 from jobs.recommend.lightgcn import Interactions
 
 log = logging.getLogger(__name__)
@@ -98,3 +100,45 @@ def read_recommend_graph(store: GraphStore, use_text: bool = True) -> RecommendG
         data.users.size, follows.shape[1],
     )
     return RecommendGraph(data, users, posts, (follows[0], follows[1]), user_has_text, post_has_text, blocked)
+
+
+@dataclass
+class Topics:
+    """What users write about and what posts are on, over one tag vocabulary.
+
+    Attributes:
+        users: ``[U, T]`` float32 CSR, each user's interest in each tag (:mod:`jobs.common.interests`).
+        posts: ``[P, T]`` binary CSR, each post's tags.
+        names: the ``T`` tag names.
+    """
+
+    users: sp.csr_matrix
+    posts: sp.csr_matrix
+    names: np.ndarray
+
+    def shared(self, users: np.ndarray, posts: np.ndarray) -> list[str | None]:
+        """Returns, per pair ``(users[p], posts[p])``, the post's tag the user cares about most, or None."""
+        both = self.users[users].multiply(self.posts[posts]).tocsr()
+        best = np.asarray(both.argmax(axis=1)).ravel()
+        has = np.diff(both.indptr) > 0
+        return [str(self.names[t]) if h else None for t, h in zip(best.tolist(), has.tolist())]
+
+
+def read_topics(store: GraphStore, graph: RecommendGraph) -> Topics:
+    """Reads users' tag interests and posts' tags.
+
+    Returns:
+        :class:`Topics` over the rows of ``graph.users`` and ``graph.posts``.
+    """
+    interests = read_interests(store, graph.users)
+    column = {name: i for i, name in enumerate(interests.tags.tolist())}
+    tagging = store.read(POST_TAGS)[0]
+    rows = graph.posts.to_index(tagging["posts"])
+    cols = np.asarray([column.get(tag, -1) for tag in tagging["tags"]], dtype=np.int64)
+    keep = (rows >= 0) & (cols >= 0)
+    posts = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=(len(graph.posts), len(interests.tags))
+    )
+    posts.sum_duplicates()
+    posts.data[:] = 1.0
+    return Topics(interests.matrix, posts, interests.tags)

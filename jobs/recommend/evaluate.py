@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from graph.ingest.rows import RawRow, Reject
 from graph.store import GraphStore
 from jobs.common.ranking import csr_from_pairs, exposure_metrics, ranking_metrics
 from jobs.recommend.data import RecommendGraph, read_recommend_graph
+from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
+from jobs.recommend.recommender import fit_recommender
+from jobs.recommend.scoring import top_items
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +90,41 @@ def _truth(graph: RecommendGraph, users: np.ndarray, items: np.ndarray) -> tuple
     return np.unique(u), csr_from_pairs(u, i, graph.interactions.num_users)
 
 
+def item_knn(known: sp.csr_matrix) -> GraphFilter:
+    """Returns the item-item cosine kNN baseline fitted on ``known``: scores ``r S`` with
+    ``S = D_i^{-1/2} R^T R D_i^{-1/2}``, every neighbour kept; the graph filter's linear response
+    with no user-degree weighting and no equaliser."""
+    return GraphFilter(user_power=0.0, item_power=0.5, equaliser=0.0, response="linear", rank=0).fit(known)
+
+
 def evaluate_held_out(store: GraphStore, test_users: np.ndarray, test_items: np.ndarray, config: TrainConfig,
-                      device: torch.device) -> dict[str, Any]:
-    """Trains on the graph in ``store`` and ranks all posts for the users of the held-out pairs.
+                      device: torch.device, model: str = "auto") -> dict[str, Any]:
+    """Fits the recommender as the job does on the graph in ``store`` and ranks all posts for the users of the held-out pairs.
+
+    Args:
+        model: as for the job: ``auto`` (chosen on a validation slice of the training graph), ``graph_filter`` or ``lightgcn``.
 
     Returns:
         ``{"model": {recall@20, ndcg@20, hits@20, precision@20, evaluated, coverage, gini,
-        top1pct_share, loss, train_seconds}, "baselines": {"popularity": {...}}}``.
+        top1pct_share, model, fit_seconds, rank_seconds, validation}, "baselines": {"popularity",
+        "item_knn", "gf_cf": {...}}}``.
     """
     graph = read_recommend_graph(store, use_text=config.use_text)
+    data = graph.interactions
     queries, truth = _truth(graph, test_users, test_items)
-    trained = train(graph.interactions, config, device)
-    model = _scores(trained, graph.interactions, queries, truth)
-    model.update(loss=trained.losses[-1], train_seconds=round(trained.seconds, 1))
-    return {"model": model, "baselines": {"popularity": popularity_baseline(graph.interactions, queries, truth)}}
+    start = time.perf_counter()
+    recommender = fit_recommender(graph, None, model, config, device, allowed=None)
+    fitted = time.perf_counter()
+    _, top = top_items(recommender.scorer, queries, recommender.known, K)
+    result = _report(top, truth, queries, data)
+    result.update(
+        model=recommender.choice.model, fusion=recommender.choice.weights.__dict__, validation=recommender.choice.validation,
+        fit_seconds=round(fitted - start, 1), rank_seconds=round(time.perf_counter() - fitted, 1),
+    )
+    baselines = {"popularity": popularity_baseline(data, queries, truth)}
+    for name, scorer in (("item_knn", item_knn(recommender.known)), ("gf_cf", GraphFilter.gf_cf().fit(recommender.known))):
+        baselines[name] = _report(top_items(scorer, queries, recommender.known, K)[1], truth, queries, data)
+    return {"model": result, "baselines": baselines}
 
 
 def split_pairs(users: np.ndarray, items: np.ndarray, seed: int, test_share: float = 0.2) -> np.ndarray:

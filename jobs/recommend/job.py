@@ -1,9 +1,10 @@
-"""The recommend job: LightGCN + text over INTERACTED, top-K posts per user written back with reasons.
+"""The recommend job: a collaborative model fused with text and follows, top-K posts per user written back with reasons.
 
-Snapshot (users, posts, INTERACTED, FOLLOWS, ``embedding`` vectors) -> train
-:class:`jobs.recommend.lightgcn.TextLightGCN` with BPR -> score every allowed post for every user
-in chunks, the user's known posts masked -> ``(:User)-[:RECOMMENDED {score, rank, reason,
-run_id}]->(:Post)`` through :class:`graph.writeback.RunWriter` (job ``recommend``).
+Snapshot (users, posts, INTERACTED, FOLLOWS, ``embedding`` vectors, tags) -> choose and fit the
+recommender (:mod:`jobs.recommend.recommender`: the graph filter or LightGCN, fused with text
+and the social graph, chosen on a validation slice of this graph) -> score every allowed post
+for every user in chunks, the user's known posts masked -> ``(:User)-[:RECOMMENDED {score,
+rank, reason, run_id}]->(:Post)`` through :class:`graph.writeback.RunWriter` (job ``recommend``).
 
 Who gets what:
 - every user with an interaction or a profile vector gets up to ``k`` posts; a user with
@@ -17,6 +18,7 @@ Who gets what:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +28,12 @@ import torch
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
-from jobs.common.ranking import csr_from_pairs, exposure_metrics
-from jobs.recommend.data import RecommendGraph, read_recommend_graph
-from jobs.recommend.lightgcn import TrainConfig, Trained, recommend, train
-from jobs.recommend.reasons import nearest_known, pair_counts, reasons, snippet
+from jobs.common.ranking import exposure_metrics
+from jobs.recommend.data import RecommendGraph, read_recommend_graph, read_topics
+from jobs.recommend.lightgcn import TrainConfig
+from jobs.recommend.reasons import reasons, snippet
+from jobs.recommend.recommender import Recommender, fit_recommender
+from jobs.recommend.scoring import chunks, mask_seen, top_of
 from jobs.common.runtime import seed_everything
 from jobs.common.feedback import record_acceptance
 from jobs.common.outputs import JobOutputs, RelationshipOutput
@@ -57,9 +61,8 @@ class RecommendSummary:
 
 @dataclass
 class Progress:
-    """Callbacks for the command's progress bars: ``epoch(epoch, loss)`` and ``users(n_done_now)``."""
+    """The callback of the command's progress bar: ``users(n_done_now)``, after each chunk of users is ranked."""
 
-    epoch: Callable[[int, float], None] = lambda epoch, loss: None
     users: Callable[[int], None] = lambda n: None
 
 
@@ -70,32 +73,29 @@ def _post_texts(store: GraphStore, graph: RecommendGraph, items: np.ndarray) -> 
     return {int(i): snippet(text.get(pid), pid) for i, pid in zip(items.tolist(), ids)}
 
 
-def _rows(store: GraphStore, graph: RecommendGraph, trained: Trained, k: int, progress: Progress,
+def _served(graph: RecommendGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``(users [n] to serve, allowed [I] bool posts)``: users with an interaction or a profile,
+    posts with an interaction or a text vector and an author who did not opt out."""
+    data = graph.interactions
+    has_known = np.bincount(data.users, minlength=data.num_users) > 0
+    item_trained = np.bincount(data.items, minlength=data.num_items) > 0
+    return np.flatnonzero(has_known | graph.user_has_text), (item_trained | graph.post_has_text) & ~graph.blocked_posts
+
+
+def _rows(store: GraphStore, graph: RecommendGraph, model: Recommender, k: int, progress: Progress,
           exposure: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[dict[str, Any]]:
     """Yields the RECOMMENDED rows chunk by chunk, appending each chunk's ``(users, items)`` pairs to ``exposure``."""
-    data = graph.interactions
-    user_emb, item_emb = trained.embeddings()
-    known_indptr, known_indices = csr_from_pairs(data.users, data.items, data.num_users)
-    follow_indptr, follow_indices = csr_from_pairs(*graph.follows, data.num_users)
-    known_codes = np.sort(data.users * data.num_items + data.items)
-    has_known = np.diff(known_indptr) > 0
-    item_trained = np.bincount(data.items, minlength=data.num_items) > 0
-    allowed = torch.from_numpy((item_trained | graph.post_has_text) & ~graph.blocked_posts)
-    served = np.flatnonzero(has_known | graph.user_has_text)
-    item_x = data.item_x if data.item_x is not None else torch.zeros(data.num_items, 1)
-    for lo in range(0, served.size, USER_CHUNK):
-        users = served[lo : lo + USER_CHUNK]
-        scores, items = recommend(user_emb, item_emb, known_indptr, known_indices, k, users=users, item_mask=allowed)
+    users_served, allowed = _served(graph)
+    for users in chunks(users_served, USER_CHUNK):
+        parts = model.scorer.parts(users)
+        scores, items = top_of(mask_seen(model.scorer.combine(parts), users, model.known, allowed), k)
         valid = items >= 0
-        pair_users = np.repeat(users, valid.sum(1))
-        pair_items, pair_scores = items[valid], scores[valid]
-        ranks = (np.cumsum(valid, axis=1))[valid]
-        counts = pair_counts(pair_users, pair_items, follow_indptr, follow_indices, known_codes, data.num_items)
-        nearest, similarity = nearest_known(pair_users, pair_items, known_indptr, known_indices, item_x,
-                                            graph.post_has_text)
-        named = np.unique(nearest[nearest >= 0])
-        texts = _post_texts(store, graph, named) if named.size else {}
-        why = reasons(counts, nearest, similarity, has_known[pair_users], texts)
+        lines = np.repeat(np.arange(users.size), valid.sum(1))
+        pair_users, pair_items, pair_scores = users[lines], items[valid], scores[valid]
+        ranks = np.cumsum(valid, axis=1)[valid]
+        evidence = model.evidence(parts, lines, pair_users, pair_items)
+        named = np.unique(evidence.nearest[evidence.nearest >= 0])
+        why = reasons(evidence, _post_texts(store, graph, named) if named.size else {})
         exposure.append((pair_users, pair_items))
         user_ids = graph.users.to_id(pair_users).tolist()
         post_ids = graph.posts.to_id(pair_items).tolist()
@@ -105,8 +105,12 @@ def _rows(store: GraphStore, graph: RecommendGraph, trained: Trained, k: int, pr
 
 
 def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainConfig(),
-                  device: torch.device = torch.device("cpu"), progress: Progress | None = None) -> RecommendSummary:
-    """Trains on the graph in ``store`` and publishes the top ``k`` posts of every user as a new run.
+                  device: torch.device = torch.device("cpu"), progress: Progress | None = None,
+                  model: str = "auto") -> RecommendSummary:
+    """Fits the recommender on the graph in ``store`` and publishes the top ``k`` posts of every user as a new run.
+
+    Args:
+        model: ``auto`` (chosen on a validation slice of the graph), ``graph_filter`` or ``lightgcn``.
 
     Returns:
         A :class:`RecommendSummary`; the previous run stays current if anything fails.
@@ -117,16 +121,19 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
     data = graph.interactions
     if data.num_users == 0 or data.num_items == 0:
         raise ValueError("the graph has no users or no posts to recommend")
-    params = {"k": k, **config.__dict__, "device": str(device)}
+    params = {"k": k, "model": model, **config.__dict__, "device": str(device)}
     with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
-        trained = train(data, config, device, lambda epoch, loss, _: progress.epoch(epoch, loss))
+        start = time.perf_counter()
+        recommender = fit_recommender(graph, read_topics(store, graph), model, config, device, _served(graph)[1])
+        fit_seconds = time.perf_counter() - start
         exposure: list[tuple[np.ndarray, np.ndarray]] = []
-        written = writer.write_relationships("RECOMMENDED", "User", "Post", _rows(store, graph, trained, k, progress, exposure))
+        rows = _rows(store, graph, recommender, k, progress, exposure)
+        written = writer.write_relationships("RECOMMENDED", "User", "Post", rows)
         users = np.concatenate([u for u, _ in exposure]) if exposure else np.zeros(0, dtype=np.int64)
         items = np.concatenate([i for _, i in exposure]) if exposure else np.zeros(0, dtype=np.int64)
         metrics = {
-            "loss": trained.losses[-1] if trained.losses else None,
-            "train_seconds": round(trained.seconds, 2),
+            **recommender.choice.metrics(),
+            "fit_seconds": round(fit_seconds, 2),
             "users": data.num_users,
             "posts": data.num_items,
             "interactions": int(data.users.size),

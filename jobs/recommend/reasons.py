@@ -1,15 +1,22 @@
-"""Human-readable reasons for recommended posts, computed in bulk over all (user, post) pairs.
+"""Human-readable reasons for recommended posts, from the part of the score that carried each one.
 
-In order of preference:
+:class:`Evidence` holds, per recommended pair, what each part of the fused score contributed
+(:mod:`jobs.recommend.fusion`) and what backs it up.  :func:`reasons` names the part that
+contributed most, when it has something specific to say:
 
-1. ``liked by N people you follow`` -- N followees interacted with the post;
-2. ``similar to "<snippet>" you liked`` -- the user's interacted post closest to it by text
-   embedding, when the cosine similarity is at least ``SIMILAR_AT``;
-3. ``matches your profile`` -- for a user with no interaction (cold start through the profile);
-4. ``popular with people like you`` -- otherwise (the collaborative signal alone).
+- the social part: ``liked by N people you follow``;
+- the text part: ``new post on <tag> you write about`` for a post nobody has interacted with
+  yet, ``matches your profile`` for a user with no interaction;
+- the collaborative part: ``because you liked "<snippet>"``, the user's liked post closest to
+  the recommended one in the collaborative model's item space.
+
+Otherwise the next specific fact that holds (followees, a close liked post, a shared tag:
+``on <tag>, which you write about``), and ``popular with people like you`` only when none does.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -74,21 +81,57 @@ def snippet(text: str | None, fallback: str) -> str:
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1].rstrip() + "…"
 
 
-def reasons(followee_counts: np.ndarray, nearest: np.ndarray, similarity: np.ndarray, user_known: np.ndarray,
-            snippets: dict[int, str]) -> list[str]:
-    """Returns one reason per pair from the outputs of :func:`pair_counts` and :func:`nearest_known`.
+@dataclass
+class Evidence:
+    """What backs each recommended pair ``p``; every field is ``[P]``.
+
+    Attributes:
+        cf, text, social: the weighted contribution of each part to the fused score.
+        followees: how many people the user follows interacted with the post.
+        nearest, similarity: the user's liked post closest to it in item space (``-1``, ``-inf`` if none).
+        new_post: nobody has interacted with the post yet; ``user_known``: the user has interactions.
+        topic: the post's tag the user cares about most, or None.
+    """
+
+    cf: np.ndarray
+    text: np.ndarray
+    social: np.ndarray
+    followees: np.ndarray
+    nearest: np.ndarray
+    similarity: np.ndarray
+    new_post: np.ndarray
+    user_known: np.ndarray
+    topic: list[str | None]
+
+
+def _liked_by(count: int) -> str:
+    return f"liked by {count} {'person' if count == 1 else 'people'} you follow"
+
+
+def reasons(evidence: Evidence, snippets: dict[int, str]) -> list[str]:
+    """Returns one reason per pair of ``evidence``.
 
     Args:
-        user_known: ``[P]`` bool, whether the pair's user has any interaction.
-        snippets: display text of every item index that appears in ``nearest``.
+        snippets: display text of every item index that appears in ``evidence.nearest``.
     """
     out = []
-    for count, near, sim, known in zip(followee_counts.tolist(), nearest.tolist(), similarity.tolist(), user_known.tolist()):
-        if count > 0:
-            out.append(f"liked by {count} {'person' if count == 1 else 'people'} you follow")
-        elif near >= 0 and sim >= SIMILAR_AT:
-            out.append(f'similar to "{snippets[near]}" you liked')
-        elif not known:
+    for p, topic in enumerate(evidence.topic):
+        count, near = int(evidence.followees[p]), int(evidence.nearest[p])
+        close = near >= 0 and float(evidence.similarity[p]) >= SIMILAR_AT
+        leading = max(("social", "text", "cf"), key=lambda part: float(getattr(evidence, part)[p]))
+        if leading == "social" and count > 0:
+            out.append(_liked_by(count))
+        elif leading == "text" and evidence.new_post[p] and topic:
+            out.append(f"new post on {topic} you write about")
+        elif leading == "text" and not evidence.user_known[p]:
+            out.append("matches your profile")
+        elif close:
+            out.append(f'because you liked "{snippets[near]}"')
+        elif count > 0:
+            out.append(_liked_by(count))
+        elif topic:
+            out.append(f"on {topic}, which you write about")
+        elif not evidence.user_known[p]:
             out.append("matches your profile")
         else:
             out.append("popular with people like you")
