@@ -61,10 +61,10 @@ def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, c
     if args.dataset == "gowalla":
         load_strict(store, gowalla_steps(args.path, split="train"))
         users, items = pairs_of(gowalla_steps(args.path, split="test")[0].rows())
-        return evaluate_held_out(store, users, items, replace(config, use_text=False), device)
+        return evaluate_held_out(store, users, items, replace(config, use_text=False), device, args.model)
     with tempfile.TemporaryDirectory(prefix="sociograph-split-") as workdir:
         users, items = _interactions(store, args, Path(workdir))
-    return evaluate_held_out(store, users, items, config, device)
+    return evaluate_held_out(store, users, items, config, device, args.model)
 
 
 def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> int:
@@ -87,7 +87,7 @@ def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> in
         result = _evaluate(store, settings, args, config)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = "evaluate recommend " + " ".join(
-        f"--{k} {v}" for k, v in sorted(vars(args).items()) if k in {"dataset", "path", "interactions", "test", "epochs", "seed"} and v is not None
+        f"--{k} {v}" for k, v in sorted(vars(args).items()) if k in {"dataset", "path", "interactions", "test", "epochs", "seed", "model"} and v is not None
     )
     print(json.dumps(result, sort_keys=True, default=float))
     return 0
