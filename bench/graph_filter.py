@@ -39,7 +39,10 @@ import torch
 
 from bench.harness import SHARED, machine
 from jobs.common.ranking import exposure_metrics, ranking_metrics
+from bench.recommend import read_lists
 from jobs.recommend.graph_filter import GraphFilter
+from jobs.recommend.scoring import holdout
+from jobs.recommend.signals import interaction_matrix
 
 K = 20
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -55,40 +58,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 """Constructor arguments of each named variant: ``gf-cf`` is Shen et al.'s published setting,
 ``chebycf`` and ``bspm`` the published responses of those papers (evaluated as in
 :mod:`jobs.recommend.graph_filter`), ``best`` the defaults, chosen on the validation split."""
-
-
-def read_matrix(path: Path) -> sp.csr_matrix:
-    """Returns the binary ``[U, I]`` CSR of a ``user item item …`` file, as large as its largest ids."""
-    users, items = [], []
-    for line in path.read_text().splitlines():
-        tokens = line.split()
-        if len(tokens) > 1:
-            row = np.asarray(tokens, dtype=np.int64)
-            users.append(np.full(row.size - 1, row[0]))
-            items.append(row[1:])
-    users, items = np.concatenate(users), np.concatenate(items)
-    matrix = sp.csr_matrix((np.ones(users.size, np.float32), (users, items)))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
-
-
-def validation_split(train: sp.csr_matrix, share: float, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Returns ``(kept, held)`` ``[U, I]`` CSRs: ``max(1, round(share * n))`` random items of every user
-    with ``n >= 2`` training items are held out, the rest kept."""
-    train = train.tocsr()
-    counts = np.diff(train.indptr)
-    rows = np.repeat(np.arange(train.shape[0]), counts)
-    order = np.lexsort((np.random.default_rng(seed).random(train.nnz), rows))
-    rank = np.empty(train.nnz, np.int64)
-    rank[order] = np.arange(train.nnz) - np.repeat(train.indptr[:-1], counts)
-    quota = np.where(counts >= 2, np.maximum(1, np.rint(share * counts)), 0).astype(np.int64)
-    held = rank < quota[rows]
-
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((train.data[mask], (rows[mask], train.indices[mask])), shape=train.shape)
-
-    return part(~held), part(held)
 
 
 def evaluate(model: GraphFilter, known: sp.csr_matrix, truth: sp.csr_matrix) -> dict[str, float]:
@@ -152,12 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
-    train, test = read_matrix(args.path / "train.txt"), read_matrix(args.path / "test.txt")
-    shape = (max(train.shape[0], test.shape[0]), max(train.shape[1], test.shape[1]))
-    train.resize(shape)
-    test.resize(shape)
+    train_pairs, test_pairs = read_lists(args.path / "train.txt"), read_lists(args.path / "test.txt")
+    shape = tuple(int(max(a.max(), b.max())) + 1 for a, b in zip(train_pairs, test_pairs))
+    train, test = interaction_matrix(*train_pairs, *shape), interaction_matrix(*test_pairs, *shape)
     if args.split == "val":
-        known, truth = validation_split(train, args.val_share, args.seed)
+        known, truth = holdout(train, args.val_share, args.seed)
     else:
         known, truth = train, test
     print(f"machine: {machine()}, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}\n"
