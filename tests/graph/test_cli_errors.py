@@ -51,8 +51,10 @@ def probe_user(settings: Settings) -> Iterator[str]:
     out for a while after three failures)."""
     conn = settings.connection()
     with GraphDatabase.driver(conn.uri, auth=(conn.user, conn.password)) as driver:
+        # A killed run leaves its probe user behind, locked out by its failed logins: start afresh.
+        driver.execute_query("DROP USER $name IF EXISTS", {"name": PROBE_USER}, database_="system")
         driver.execute_query(
-            "CREATE USER $name IF NOT EXISTS SET PASSWORD $password CHANGE NOT REQUIRED",
+            "CREATE USER $name SET PASSWORD $password CHANGE NOT REQUIRED",
             {"name": PROBE_USER, "password": "the-right-password"}, database_="system",
         )
         try:
