@@ -42,7 +42,7 @@ from jobs.common.ranking import exposure_metrics, ranking_metrics
 from bench.recommend import read_lists
 from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.scoring import holdout
-from jobs.recommend.signals import interaction_matrix
+from graph.arrays import binary_matrix
 
 K = 20
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     train_pairs, test_pairs = read_lists(args.path / "train.txt"), read_lists(args.path / "test.txt")
     shape = tuple(int(max(a.max(), b.max())) + 1 for a, b in zip(train_pairs, test_pairs))
-    train, test = interaction_matrix(*train_pairs, *shape), interaction_matrix(*test_pairs, *shape)
+    train, test = binary_matrix(*train_pairs, *shape), binary_matrix(*test_pairs, *shape)
     if args.split == "val":
         known, truth = holdout(train, args.val_share, args.seed)
     else:

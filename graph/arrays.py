@@ -1,4 +1,4 @@
-"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers and pair-code deduplication.
+"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers, pair-code deduplication, binary sparse matrices.
 
 They live in ``graph/`` because ``graph/`` must never import from ``jobs/``; both may import this.
 """
@@ -6,6 +6,7 @@ They live in ``graph/`` because ``graph/`` must never import from ``jobs/``; bot
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def row_pointers(rows: np.ndarray, num_rows: int) -> np.ndarray:
@@ -30,3 +31,11 @@ def unique_pairs(rows: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.nda
     """
     code = sorted_unique(rows.astype(np.int64, copy=False) * width + cols.astype(np.int64, copy=False))
     return code // width, code % width
+
+
+def binary_matrix(rows: np.ndarray, cols: np.ndarray, num_rows: int, num_cols: int) -> sp.csr_matrix:
+    """Returns the float32 ``[num_rows, num_cols]`` CSR matrix with 1 at every ``(rows[e], cols[e])`` (duplicates count once)."""
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(num_rows, num_cols))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from graph.arrays import binary_matrix
 from graph.snapshot import IdMap
 from graph.store import GraphStore
 
@@ -47,13 +48,6 @@ class Interests:
         return [str(self.tags[c]) for c in both.col[order]]
 
 
-def _binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
-
-
 def read_interests(store: GraphStore, users: IdMap) -> Interests:
     """Reads every user's tag weights.
 
@@ -75,8 +69,8 @@ def read_interests(store: GraphStore, users: IdMap) -> Interests:
     )
     user_rows = users.to_index(touched["users"])
     keep = user_rows >= 0
-    user_post = _binary(user_rows[keep], touched_posts[keep], (len(users), len(posts)))
-    post_tag = _binary(tagged_posts, post_tags, (len(posts), len(tags)))
+    user_post = binary_matrix(user_rows[keep], touched_posts[keep], len(users), len(posts))
+    post_tag = binary_matrix(tagged_posts, post_tags, len(posts), len(tags))
     matrix = (matrix + user_post @ post_tag).tocsr()
     matrix.sum_duplicates()
     return Interests(matrix.astype(np.float32), np.asarray(tags, dtype=object))

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from graph.arrays import binary_matrix
 from graph.schema import NODE_KEYS, check_label
 from graph.snapshot import IdMap, Projection, RelSpec, read_snapshot
 from graph.store import GraphStore
@@ -136,9 +137,5 @@ def read_topics(store: GraphStore, graph: RecommendGraph) -> Topics:
     rows = graph.posts.to_index(tagging["posts"])
     cols = np.asarray([column.get(tag, -1) for tag in tagging["tags"]], dtype=np.int64)
     keep = (rows >= 0) & (cols >= 0)
-    posts = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=(len(graph.posts), len(interests.tags))
-    )
-    posts.sum_duplicates()
-    posts.data[:] = 1.0
+    posts = binary_matrix(rows[keep], cols[keep], len(graph.posts), len(interests.tags))
     return Topics(interests.matrix, posts, interests.tags)

@@ -22,7 +22,7 @@ from jobs.recommend.lightgcn import TrainConfig
 from jobs.recommend.reasons import Evidence, nearest_known, pair_counts
 from jobs.recommend.scoring import EmbeddingScorer
 from jobs.recommend.selection import Choice, choose, fit_collaborative, signals
-from jobs.recommend.signals import interaction_matrix
+from graph.arrays import binary_matrix
 
 
 @dataclass
@@ -85,7 +85,7 @@ def fit_recommender(
     """
     data = graph.interactions
     choice = choose(model, data, graph.follows, config, device, item_mask=allowed)
-    known = interaction_matrix(data.users, data.items, data.num_users, data.num_items)
+    known = binary_matrix(data.users, data.items, data.num_users, data.num_items)
     cf = fit_collaborative(choice.model, data, known, config, device)
     text, social = signals(data, known, graph.follows)
     return Recommender(choice, FusedScorer(cf, text, social, choice.weights), known, item_vectors(cf), topics)

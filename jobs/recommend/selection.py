@@ -26,7 +26,8 @@ from jobs.recommend.fusion import FusedScorer, FusionWeights, fit_weights
 from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.lightgcn import Interactions, TrainConfig, train
 from jobs.recommend.scoring import K, EmbeddingScorer, Scorer, held_out_metrics, holdout
-from jobs.recommend.signals import SocialSignal, TextSignal, interaction_matrix
+from graph.arrays import binary_matrix
+from jobs.recommend.signals import SocialSignal, TextSignal
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def signals(data: Interactions, known: sp.csr_matrix, follows: tuple[np.ndarray,
     text = TextSignal.fit(known, data.user_x, data.item_x)
     if follows[0].size == 0:
         return text, None
-    return text, SocialSignal(interaction_matrix(follows[0], follows[1], data.num_users, data.num_users), known)
+    return text, SocialSignal(binary_matrix(follows[0], follows[1], data.num_users, data.num_users), known)
 
 
 def candidates(requested: str, data: Interactions) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def choose(
     device: torch.device, item_mask: np.ndarray | None = None,
 ) -> Choice:
     """Fits the candidates on all but a validation slice of ``data`` and keeps the best (see the module)."""
-    known = interaction_matrix(data.users, data.items, data.num_users, data.num_items)
+    known = binary_matrix(data.users, data.items, data.num_users, data.num_items)
     kept, held = holdout(known, VALIDATION_SHARE, config.seed)
     users = np.flatnonzero(np.diff(held.indptr) > 0)
     if users.size == 0:

@@ -19,14 +19,6 @@ import scipy.sparse as sp
 import torch
 
 
-def interaction_matrix(users: np.ndarray, items: np.ndarray, num_users: int, num_items: int) -> sp.csr_matrix:
-    """Returns the binary ``[num_users, num_items]`` CSR matrix of the pairs (duplicates count once)."""
-    matrix = sp.csr_matrix((np.ones(users.size, dtype=np.float32), (users, items)), shape=(num_users, num_items))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
-
-
 def _unit(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)

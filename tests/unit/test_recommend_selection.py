@@ -11,7 +11,8 @@ from jobs.recommend.lightgcn import Interactions, TrainConfig
 from jobs.recommend.reasons import Evidence, reasons
 from jobs.recommend.scoring import held_out_metrics, holdout, top_items
 from jobs.recommend.selection import choose
-from jobs.recommend.signals import SocialSignal, TextSignal, interaction_matrix
+from graph.arrays import binary_matrix
+from jobs.recommend.signals import SocialSignal, TextSignal
 
 CPU = torch.device("cpu")
 
@@ -96,7 +97,7 @@ def test_a_user_without_interactions_is_ranked_by_text() -> None:
 
 def test_social_signal_counts_followees_who_interacted() -> None:
     known = sp.csr_matrix(np.array([[0, 0, 0], [1, 1, 0], [1, 0, 0]], dtype=np.float32))
-    follows = interaction_matrix(np.array([0, 0]), np.array([1, 2]), 3, 3)
+    follows = binary_matrix(np.array([0, 0]), np.array([1, 2]), 3, 3)
     signal = SocialSignal(follows, known)
     assert signal.counts(np.array([0])).toarray().tolist() == [[2.0, 1.0, 0.0]]
     np.testing.assert_allclose(signal.score(np.array([0])), np.log1p([[2.0, 1.0, 0.0]]), rtol=1e-6)
