@@ -187,6 +187,29 @@ class GraphFilter:
     PARAMETERS = ("user_power", "item_power", "equaliser", "ideal_equaliser", "response", "rank", "ideal_weight",
                   "flatness", "sharpen_time", "solver", "power_iterations", "oversample", "seed", "chunk_bytes")
 
+    SPECTRUM_PARAMETERS = ("user_power", "item_power", "rank", "solver", "power_iterations", "oversample", "seed")
+    """The arguments the fitted eigenvectors depend on; the others only shape the response to them."""
+
+    def with_response(self, **params: object) -> "GraphFilter":
+        """Returns a fitted copy with other response arguments (``equaliser``, ``ideal_weight``, ...),
+        sharing this filter's eigenvectors: ``GraphFilter(**{**f.get_params(), **params}).fit(R)``
+        without a second eigendecomposition.
+
+        Raises:
+            ValueError: when ``params`` names an argument of :attr:`SPECTRUM_PARAMETERS` or an unknown one.
+        """
+        refit = sorted(set(params) & set(self.SPECTRUM_PARAMETERS))
+        unknown = sorted(set(params) - set(self.PARAMETERS))
+        if refit or unknown:
+            raise ValueError(f"with_response cannot change {', '.join(refit + unknown)}: fit a new filter")
+        copy = GraphFilter(**{**self.get_params(), **params})
+        for name in ("known", "num_users", "num_items", "item_degree", "normalised", "_factor", "_factor_t",
+                     "top_eigenvalue", "vectors", "eigenvalues"):
+            setattr(copy, name, getattr(self, name))
+        copy.tail = copy._tail_coefficients()
+        copy.head = copy._head_weights(copy.eigenvalues)
+        return copy
+
     def get_params(self) -> dict[str, object]:
         """Returns the constructor arguments, by name (``GraphFilter(**f.get_params())`` is a copy of ``f`` unfitted)."""
         return {name: getattr(self, name) for name in self.PARAMETERS}

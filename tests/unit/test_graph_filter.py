@@ -175,3 +175,16 @@ def test_item_factors_approximate_the_item_operator() -> None:
 def test_unknown_response_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown response"):
         GraphFilter(response="cosine")
+
+
+def test_a_new_response_on_shared_eigenvectors_scores_as_a_new_fit() -> None:
+    known = _random_interactions(40, 30, 0.15, seed=7)
+    fitted = GraphFilter(rank=10, oversample=16).fit(known)
+    changed = dict(response="sharpen", equaliser=0.1, ideal_weight=0.5)
+    reused = fitted.with_response(**changed)
+    refitted = GraphFilter(**{**fitted.get_params(), **changed}).fit(known)
+    users = np.arange(40)
+    np.testing.assert_allclose(reused.score(users), refitted.score(users), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(fitted.score(users), reused.score(users))
+    with pytest.raises(ValueError, match="rank"):
+        fitted.with_response(rank=5)
