@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from jobs.common.ranking import ranking_metrics
-from jobs.recommend.scoring import K, Scorer, chunks, mask_seen, top_of
+from jobs.recommend.scoring import K, Ranker, Scorer, chunks, mask_seen, rank_scores, top_of
 from jobs.recommend.signals import SocialSignal, TextSignal
 
 TEXT_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8)
@@ -84,6 +84,32 @@ class FusedScorer:
         """Returns ``[len(users), I]`` fused scores; a user the filter knows nothing about (no
         interaction) is ranked by text alone, whatever the weights."""
         return self.combine(self.parts(users))
+
+    def recommend(
+        self, users: np.ndarray, k: int = K, exclude_seen: bool = True, known: sp.csr_matrix | None = None,
+        item_mask: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Returns ``(items [n, k] int64, scores [n, k] float32)`` of ``users``, best first, their
+        items in ``known`` excluded (``exclude_seen`` must be True: the fusion has no interactions of
+        its own to fall back on).
+
+        When the filter alone decides the order (no weighted signal, and every user has
+        interactions), the filter ranks, without the fused copy of its scores; the scores are then
+        the filter's own rather than the row-normalised ones.
+        """
+        if not exclude_seen or known is None:
+            raise ValueError("FusedScorer.recommend needs known interactions to exclude")
+        if isinstance(self.cf, Ranker) and self._filter_alone(users, known):
+            return self.cf.recommend(users, k, known=known, item_mask=item_mask)
+        values, items = rank_scores(self, users, known, k, item_mask)
+        return items, values
+
+    def _filter_alone(self, users: np.ndarray, known: sp.csr_matrix) -> bool:
+        """Returns whether the fused order of ``users`` is the filter's: no signal has weight, and
+        no user is cold (a cold user is ranked by text whatever the weights)."""
+        weighted_text = self.text is not None and (self.weights.text > 0 or (np.diff(known.indptr)[users] == 0).any())
+        weighted_social = self.social is not None and self.weights.social > 0
+        return not (weighted_text or weighted_social)
 
     def combine(self, parts: Parts) -> np.ndarray:
         """Returns ``[n, I]`` the fused scores of ``parts`` (see :meth:`score`)."""

@@ -255,11 +255,12 @@ class GraphFilter:
     def _eigen(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns the top eigenpairs of ``R~^T R~``: ``(vectors [I, k] float32, values [k] float32)``, largest
         first; at least one pair, whose eigenvalue normalises the spectrum, even when ``rank`` is 0."""
-        largest = min(self.num_users, self.num_items) - (1 if self.solver == "arpack" else 0)
+        largest = min(self.num_users, self.num_items) - (1 if self.solver == "arpack" or self.rank == 0 else 0)
         rank = min(max(self.rank, 1), largest)
         if rank <= 0:
             return torch.zeros(self.num_items, 0), torch.zeros(0)
-        if self.solver == "arpack":
+        if self.solver == "arpack" or self.rank == 0:
+            # Without an ideal filter only the top eigenvalue is needed, which one ARPACK vector gives exactly.
             return self._arpack(rank)
         return self._randomized(rank)
 
@@ -345,23 +346,34 @@ class GraphFilter:
         return out
 
     @torch.no_grad()
-    def recommend(self, users: np.ndarray, k: int = 20, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(
+        self, users: np.ndarray, k: int = 20, exclude_seen: bool = True, known: sp.csr_matrix | None = None,
+        item_mask: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Returns the top ``k`` items of each of ``users``, best first.
 
+        Args:
+            exclude_seen: never return an item of the user's row in ``known``.
+            known: ``[U, I]`` the interactions to exclude; None: those the filter was fitted on.
+            item_mask: ``[I]`` bool, the only items that may be returned; None: all.
+
         Returns:
-            ``(indices [n, k] int64, scores [n, k] float32)``; with ``exclude_seen`` a user's known items
-            are never returned, and ``-1`` (score ``-inf``) pads a user with fewer than ``k`` others.
+            ``(indices [n, k] int64, scores [n, k] float32)``; ``-1`` (score ``-inf``) pads a user with
+            fewer than ``k`` items left.
         """
         users = np.asarray(users, dtype=np.int64)
+        seen = (self.known if known is None else known.tocsr()) if exclude_seen else None
+        blocked = torch.from_numpy(~item_mask) if item_mask is not None else None
         k = min(k, self.num_items)
         indices = np.empty((users.size, k), dtype=np.int64)
         scores = np.empty((users.size, k), dtype=np.float32)
         for start in range(0, users.size, self.chunk_size):
             part = users[start : start + self.chunk_size]
-            rows = self.known[part]
-            filtered = self._filtered(rows)
-            if exclude_seen:
-                self._mask(filtered, rows)
+            filtered = self._filtered(self.known[part])
+            if seen is not None:
+                self._mask(filtered, seen[part])
+            if blocked is not None:
+                filtered[:, blocked] = float("-inf")
             values, items = torch.topk(filtered, k, dim=1)
             items[torch.isinf(values)] = -1
             indices[start : start + part.size] = items.numpy()

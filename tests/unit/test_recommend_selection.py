@@ -7,6 +7,7 @@ import scipy.sparse as sp
 import torch
 
 from jobs.recommend.fusion import FusedScorer, FusionWeights, fit_weights
+from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.lightgcn import Interactions, TrainConfig
 from jobs.recommend.reasons import Evidence, reasons
 from jobs.recommend.scoring import held_out_metrics, holdout, top_items
@@ -93,6 +94,26 @@ def test_a_user_without_interactions_is_ranked_by_text() -> None:
     scorer = FusedScorer(Cooccurrence(known), TextSignal.fit(known, user_x, item_x), None, FusionWeights(0.0, 0.0))
     _, top = top_items(scorer, np.array([0]), known, 10)
     assert (np.asarray(top[0]) % 3 == 1).all()
+
+
+def test_fusion_ranks_as_the_filter_alone_unless_a_signal_or_a_cold_user_needs_the_fused_order() -> None:
+    known = blocks()
+    known[0] = 0
+    known.eliminate_zeros()
+    item_x = torch.eye(3)[np.arange(known.shape[1]) % 3]
+    user_x = torch.zeros(known.shape[0], 3)
+    user_x[0, 1] = 1.0
+    cf = GraphFilter(rank=4, oversample=8).fit(known)
+    warm = np.arange(1, known.shape[0])
+    filter_alone, _ = cf.recommend(warm, 10)
+    for scorer in (FusedScorer(cf, None, None), FusedScorer(cf, TextSignal.fit(known, user_x, item_x), None)):
+        _, top = top_items(scorer, warm, known, 10)
+        np.testing.assert_array_equal(top, filter_alone)
+    _, cold = top_items(FusedScorer(cf, TextSignal.fit(known, user_x, item_x), None), np.array([0, 1]), known, 10)
+    assert (cold[0] % 3 == 1).all()
+    noise = torch.from_numpy(np.random.default_rng(0).standard_normal((known.shape[1], 8)).astype(np.float32))
+    _, fused = top_items(FusedScorer(cf, TextSignal.fit(known, None, noise), None, FusionWeights(5.0, 0.0)), warm, known, 10)
+    assert (fused != filter_alone).any()
 
 
 def test_social_signal_counts_followees_who_interacted() -> None:
