@@ -43,6 +43,9 @@ class SyntheticGraph:
         user_tagged: ``src`` user id -> ``dst`` tag name, ``weight`` in (0, 1].
         communities: ground truth, one row per user: ``user``, ``community`` (int),
             ``topic`` (the community's primary topic) and ``secondary_topic``.
+        post_topics: ground truth, one row per post: ``post`` id and the ``topic`` it was
+            written on (its text's first sentence and its weight-1 tag).  Kept in memory only:
+            the canonical files carry it as that tag already.
     """
 
     users: pd.DataFrame
@@ -54,6 +57,7 @@ class SyntheticGraph:
     post_tagged: pd.DataFrame
     user_tagged: pd.DataFrame
     communities: pd.DataFrame
+    post_topics: pd.DataFrame
 
 
 def write_canonical(graph: SyntheticGraph, out_dir: Path, fmt: str = "csv") -> dict[str, Path]:

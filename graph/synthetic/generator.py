@@ -18,7 +18,7 @@ from graph.synthetic.columns import iso_times, padded_ids
 from graph.synthetic.edges import KIND_NAMES, KIND_WEIGHTS, plant_follows, plant_interactions
 from graph.synthetic.people import MIN_COMMUNITY_SIZE, People, default_n_communities, ground_truth, plant_people, user_tags
 from graph.synthetic.posts import Posts, plant_posts
-from graph.synthetic.vocabulary import TOPICS, Vocabulary
+from graph.synthetic.vocabulary import TOPIC_NAMES, TOPICS, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ def generate(
 
     Returns:
         A :class:`SyntheticGraph` whose ``communities`` frame maps each user to its
-        planted community id, primary ``topic`` and ``secondary_topic``.
+        planted community id, primary ``topic`` and ``secondary_topic``, and whose
+        ``post_topics`` frame maps each post to its planted ``topic``.
 
     Raises:
         ValueError: when an argument is out of range.
@@ -121,6 +122,7 @@ def _tables(
         interacted=_interacted(user_ids, post_ids, engagement),
         user_tagged=user_tagged,
         communities=ground_truth(people),
+        post_topics=pd.DataFrame({"post": post_ids, "topic": np.array(TOPIC_NAMES, dtype=object)[posts.topic]}),
     )
 
 

@@ -35,9 +35,13 @@ def register_evaluation(targets: Commands) -> None:
     """Adds ``evaluate recommend``, which runs in a throwaway Neo4j of its own."""
     parser = add_command(
         targets, "recommend", _evaluate, uses_server=False,
-        help="Recall@20 and NDCG@20 over all posts against popularity; LastFM cold start",
+        help="Recall@20 and NDCG@20 over all posts against popularity; LastFM cold start; planted topics and reasons",
     )
-    parser.add_argument("--dataset", choices=["gowalla", "lastfm"], help="gowalla: the official split; lastfm: cold start")
+    parser.add_argument(
+        "--dataset", choices=["gowalla", "lastfm", "synthetic"],
+        help="gowalla: the official split; lastfm: cold start; synthetic: topic precision@10 and generic reasons on a generated network",
+    )
+    parser.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")
     parser.add_argument("--path", type=Path, help="folder of the public dataset")
     parser.add_argument("--interactions", type=Path, help="a 'user item [weight]' list")
     parser.add_argument("--test", type=Path, help="held-out 'user item' pairs (default: a seeded 20%% of --interactions)")

@@ -4,7 +4,9 @@
 - ``--interactions FILE [--test FILE]``: a ``user item [weight]`` list, split 80/20 by ``--seed``
   when no test file is given;
 - ``--dataset lastfm --path DIR``: cold start, 10% of the artists held out entirely, with text
-  features against without (artists' text is their name; profiles come from users' tags).
+  features against without (artists' text is their name; profiles come from users' tags);
+- ``--dataset synthetic [--users N]``: a generated network, the job's top 10 scored against the
+  planted topics (:mod:`jobs.recommend.evaluate_synthetic`).
 
 The last line printed is one JSON object ``{"model": {…}, "baselines": {…}, "seconds": …}``.
 """
@@ -20,20 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from graph.config import Settings
 from graph.ingest.datasets import KNOWN_REJECTS, LASTFM, gowalla_steps, lastfm_steps
 from graph.ingest.readers import read_whitespace
-from graph.ingest.steps import interactions_steps
+from graph.ingest.steps import canonical_dir_steps, interactions_steps
 from graph.store import GraphStore
+from graph.synthetic import generate, write_canonical
 from jobs.embed.job import run_embed
 from jobs.recommend.evaluate import evaluate_cold_start, evaluate_held_out, pairs_of, split_pairs, write_pairs
+from jobs.recommend.evaluate_synthetic import evaluate_synthetic
 from jobs.recommend.lightgcn import TrainConfig
 from jobs.common.runtime import seed_everything, torch_device
 from graph.server.sandbox import load_strict, throwaway_store
 from text.embeddings import Encoder
-
 
 
 def _interactions(store: GraphStore, args: argparse.Namespace, workdir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -50,13 +54,29 @@ def _interactions(store: GraphStore, args: argparse.Namespace, workdir: Path) ->
     return users[held], items[held]
 
 
+def _embed(store: GraphStore, settings: Settings, args: argparse.Namespace) -> None:
+    encoder = Encoder(settings.embedding_model, args.device or settings.device, settings.embed_batch_size)
+    with tqdm(total=store.node_count("Post") + store.node_count("User"), unit=" nodes", desc="embed") as bar:
+        run_embed(store, encoder, on_progress=bar.update)
+
+
+def _synthetic(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+    """Generates ``--users`` users with ``--seed``, loads and embeds them, and scores the job against the planted topics."""
+    synthetic = generate(args.users, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="sociograph-synthetic-") as workdir:
+        write_canonical(synthetic, Path(workdir))
+        load_strict(store, canonical_dir_steps(Path(workdir)))
+    _embed(store, settings, args)
+    return evaluate_synthetic(store, synthetic, config, device, args.model)
+
+
 def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     device = torch_device(args.device or settings.device)
+    if args.dataset == "synthetic":
+        return _synthetic(store, settings, args, config, device)
     if args.dataset == "lastfm":
         load_strict(store, lastfm_steps(args.path), KNOWN_REJECTS[LASTFM])
-        encoder = Encoder(settings.embedding_model, args.device or settings.device, settings.embed_batch_size)
-        with tqdm(total=store.node_count("Post") + store.node_count("User"), unit=" nodes", desc="embed") as bar:
-            run_embed(store, encoder, on_progress=bar.update)
+        _embed(store, settings, args)
         return evaluate_cold_start(store, config, device)
     if args.dataset == "gowalla":
         load_strict(store, gowalla_steps(args.path, split="train"))
@@ -76,10 +96,10 @@ def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> in
     Raises:
         ValueError: when the arguments name no data set (the CLI exits 2).
     """
-    if args.dataset and args.path is None:
+    if args.dataset and args.dataset != "synthetic" and args.path is None:
         raise ValueError(f"--dataset {args.dataset} needs --path DIR")
     if not args.dataset and args.interactions is None:
-        raise ValueError("give --dataset gowalla|lastfm --path DIR, or --interactions FILE [--test FILE]")
+        raise ValueError("give --dataset gowalla|lastfm --path DIR, --dataset synthetic, or --interactions FILE [--test FILE]")
     seed_everything(args.seed)
     config = TrainConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     start = time.perf_counter()
@@ -88,6 +108,7 @@ def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> in
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = "evaluate recommend " + " ".join(
         f"--{k} {v}" for k, v in sorted(vars(args).items()) if k in {"dataset", "path", "interactions", "test", "epochs", "seed", "model"} and v is not None
+        or k == "users" and args.dataset == "synthetic"
     )
     print(json.dumps(result, sort_keys=True, default=float))
     return 0

@@ -73,7 +73,7 @@ def _post_texts(store: GraphStore, graph: RecommendGraph, items: np.ndarray) -> 
     return {int(i): snippet(text.get(pid), pid) for i, pid in zip(items.tolist(), ids)}
 
 
-def _served(graph: RecommendGraph) -> tuple[np.ndarray, np.ndarray]:
+def served(graph: RecommendGraph) -> tuple[np.ndarray, np.ndarray]:
     """Returns ``(users [n] to serve, allowed [I] bool posts)``: users with an interaction or a profile,
     posts with an interaction or a text vector and an author who did not opt out."""
     data = graph.interactions
@@ -85,7 +85,7 @@ def _served(graph: RecommendGraph) -> tuple[np.ndarray, np.ndarray]:
 def _rows(store: GraphStore, graph: RecommendGraph, model: Recommender, k: int, progress: Progress,
           exposure: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[dict[str, Any]]:
     """Yields the RECOMMENDED rows chunk by chunk, appending each chunk's ``(users, items)`` pairs to ``exposure``."""
-    users_served, allowed = _served(graph)
+    users_served, allowed = served(graph)
     for users in chunks(users_served, USER_CHUNK):
         parts = model.scorer.parts(users)
         scores, items = top_of(mask_seen(model.scorer.combine(parts), users, model.known, allowed), k)
@@ -124,7 +124,7 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
     params = {"k": k, "model": model, **config.__dict__, "device": str(device)}
     with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
         start = time.perf_counter()
-        recommender = fit_recommender(graph, read_topics(store, graph), model, config, device, _served(graph)[1])
+        recommender = fit_recommender(graph, read_topics(store, graph), model, config, device, served(graph)[1])
         fit_seconds = time.perf_counter() - start
         exposure: list[tuple[np.ndarray, np.ndarray]] = []
         rows = _rows(store, graph, recommender, k, progress, exposure)

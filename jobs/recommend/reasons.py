@@ -24,6 +24,8 @@ import torch
 from jobs.recommend.lightgcn import csr_rows
 
 SIMILAR_AT = 0.5
+GENERIC = "popular with people like you"
+"""The reason given when nothing more specific holds (``evaluate recommend`` counts its share)."""
 SNIPPET = 40
 PAIR_SLICE = 131_072
 
@@ -134,5 +136,5 @@ def reasons(evidence: Evidence, snippets: dict[int, str]) -> list[str]:
         elif not evidence.user_known[p]:
             out.append("matches your profile")
         else:
-            out.append("popular with people like you")
+            out.append(GENERIC)
     return out
