@@ -6,8 +6,11 @@ float32, so that the job ranks users in bounded chunks whatever the catalogue's 
 - :class:`TextSignal` is the cosine between a post's text vector and the user's profile: the
   mean of the unit vectors of the posts the user interacted with and of their own bio. It serves
   posts nobody has interacted with yet and users with no interaction (cold start).
-- :class:`SocialSignal` is ``log(1 + n)`` where ``n`` counts the people the user follows who
-  interacted with the post.
+- :class:`SocialSignal` is ``log(1 + n)`` where ``n`` counts the people within two follows of
+  the user (the people they follow and the people those follow) who interacted with the post:
+  what the user's corner of the network engages with.  On the synthetic network, against
+  direct followees alone, it raised the validation NDCG@20 from 0.039 to 0.045 and made the
+  text weight worth four times as much (``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from graph.arrays import binary_matrix
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -61,7 +66,7 @@ class TextSignal:
 
 @dataclass
 class SocialSignal:
-    """``log(1 + n)``, ``n`` the followees of the user who interacted with the post.
+    """``log(1 + n)``, ``n`` the people within two follows of the user who interacted with the post.
 
     Args:
         follows: ``[U, U]`` CSR, row ``u`` the people ``u`` follows.
@@ -71,9 +76,18 @@ class SocialSignal:
     follows: sp.csr_matrix
     interactions: sp.csr_matrix
 
+    def reach(self, users: np.ndarray) -> sp.csr_matrix:
+        """Returns ``[len(users), U]`` binary CSR: the people each user follows and the people those follow, not the user."""
+        near = self.follows[users]
+        # Two hops are built per chunk of users: the whole [U, U] product would hold about
+        # degree² entries per user, gigabytes on a million-user graph.
+        both = (near + near @ self.follows).tocoo()
+        keep = both.col != users[both.row]
+        return binary_matrix(both.row[keep], both.col[keep], *both.shape)
+
     def counts(self, users: np.ndarray) -> sp.csr_matrix:
-        """Returns ``[len(users), I]`` sparse counts of followees who interacted with each post."""
-        return (self.follows[users] @ self.interactions).tocsr()
+        """Returns ``[len(users), I]`` sparse counts of the people in :meth:`reach` who interacted with each post."""
+        return (self.reach(users) @ self.interactions).tocsr()
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Returns ``[len(users), I]`` dense ``log(1 + n)``."""
