@@ -225,39 +225,34 @@ class CandidateFilter:
         return indices, scores
 
     def _candidates(self, rows: sp.csr_matrix) -> np.ndarray:
-        """Returns ``[n, candidates + popular]`` int64 candidate items of the interaction rows ``rows``
-        (``[n, I]``): the best unseen items of the neighbour walk, then the popular items; ``-1`` for none."""
+        """Returns ``[n, W]`` int64 candidate items of the interaction rows ``rows`` (``[n, I]``): the best
+        unseen items of the neighbour walk and the unseen popular items, each once, in increasing
+        order (so that the lookups of a row of ``L`` go forwards), ``-1`` first for none."""
         seen = sp.csr_matrix((np.full(rows.nnz, EXCLUDED, np.float32), rows.indices, rows.indptr), shape=rows.shape)
         walked = (rows @ self.walk + seen).tocsr()
         best = ragged_top(walked.indptr, walked.data, self.candidates, self.block)
         items = np.where(best >= 0, walked.indices[np.maximum(best, 0)], -1)
         items[(best >= 0) & (walked.data[np.maximum(best, 0)] <= EXCLUDED / 2)] = -1
-        popular = np.broadcast_to(self.popular_items, (rows.shape[0], self.popular_items.size))
-        return np.concatenate([items, popular], axis=1)
+        popular = np.where(rows[:, self.popular_items].toarray() != 0, -1, self.popular_items[None, :])
+        ordered = np.sort(np.concatenate([items, popular], axis=1), axis=1)
+        ordered[:, 1:][ordered[:, 1:] == ordered[:, :-1]] = -1
+        return ordered
 
     def _exact(self, rows: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         """Returns ``[n, W]`` float32 exact filter scores of ``candidates`` (``[n, W]``, ``-1`` for none) for
-        the interaction rows ``rows`` (``[n, I]``); ``-inf`` for a missing, seen or repeated candidate."""
+        the interaction rows ``rows`` (``[n, I]``); ``-inf`` for none."""
         n, width = candidates.shape
-        items = np.maximum(candidates, 0)
+        index = self.linear.indices.dtype
+        items = np.maximum(candidates, 0).astype(index)
         owner = np.repeat(np.arange(n), np.diff(rows.indptr))
-        looked_up = np.asarray(self.linear[np.repeat(rows.indices, width), items[owner].ravel()], dtype=np.float32).reshape(-1, width)
-        linear = torch.zeros(n, width).index_add_(0, torch.from_numpy(owner), torch.from_numpy(looked_up * rows.data[:, None]))
+        looked_up = np.asarray(self.linear[np.repeat(rows.indices.astype(index), width), items[owner].ravel()],
+                               dtype=np.float32).reshape(-1, width)
+        # Each user's score is its interaction weights times the looked-up rows: a sparse [n, e] product.
+        weights = sp.csr_matrix((rows.data, np.arange(rows.nnz), rows.indptr), shape=(n, rows.nnz))
+        scores = torch_csr(weights) @ torch.from_numpy(looked_up)
         if self.user_side.shape[1] > 0:
             coefficients = torch_csr(rows) @ self.user_side
-            linear += torch.bmm(self.item_side[torch.from_numpy(items)], coefficients[:, :, None])[:, :, 0]
-        exact = linear.numpy()
+            scores += torch.bmm(self.item_side[torch.from_numpy(items.astype(np.int64))], coefficients[:, :, None])[:, :, 0]
+        exact = scores.numpy()
         exact[candidates < 0] = -np.inf
-        if self.popular_items.size:
-            self._mask_popular(exact, rows, candidates)
         return exact
-
-    def _mask_popular(self, exact: np.ndarray, rows: sp.csr_matrix, candidates: np.ndarray) -> None:
-        """Sets ``-inf``, in place, on the popular candidates (the last columns) that a user has seen
-        or that the neighbour walk already proposed."""
-        n, width = candidates.shape
-        popular = slice(width - self.popular_items.size, width)
-        seen = rows[:, self.popular_items].toarray() != 0
-        walked = candidates[:, : width - self.popular_items.size]
-        repeated = (walked[:, :, None] == self.popular_items[None, None, :]).any(axis=1)
-        exact[:, popular][seen | repeated] = -np.inf
