@@ -180,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{figures['exact_recall@20']:.4f} | {figures['exact_ndcg@20']:.4f} | {figures['candidates_recall@20']:.4f} | "
               f"{figures['candidates_ndcg@20']:.4f} | {figures['candidate_recall']:.4f} | {figures['exact_rank_seconds']:.1f} | "
               f"{figures['candidates_rank_seconds']:.1f} |")
-        print(json.dumps({"bench": "recommend_scale", "data": "gowalla val", **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                          "load_average": load, **figures}))
+        settings = {name: getattr(args, name) for name in ("rank", "oversample", "neighbours", "candidates", "popular", "seed", "threads")}
+        print(json.dumps({"bench": "recommend_scale", "data": f"{args.gowalla.name} val", **settings, "load_average": load, **figures}))
         return 0
     start = time.perf_counter()
     graph = synthetic(args.users, args.posts, args.interactions, args.seed)
