@@ -51,9 +51,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "gf-cf": GraphFilter.gf_cf().get_params(),
     "gf-cf-randomized": GraphFilter.gf_cf(solver="randomized").get_params(),
     "linear": GraphFilter.gf_cf(rank=0).get_params(),
-    "chebycf": dict(user_power=0.5, item_power=0.5, equaliser=0.4, response="plateau", flatness=1.5,
+    "chebycf": dict(user_power=0.5, item_power=0.5, equaliser=0.4, response="plateau", flatness=1.5, head_user_power=0.0,
                     ideal_weight=0.2, rank=512),
-    "bspm": dict(user_power=0.5, item_power=0.5, equaliser=0.35, response="sharpen", sharpen_time=2.5,
+    "bspm": dict(user_power=0.5, item_power=0.5, equaliser=0.35, response="sharpen", sharpen_time=2.5, head_user_power=0.0,
                  ideal_weight=0.2, rank=448),
     "best": {},
 }
