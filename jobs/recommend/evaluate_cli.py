@@ -17,7 +17,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from graph.config import Settings
 from graph.ingest.datasets import KNOWN_REJECTS, LASTFM, gowalla_steps, lastfm_steps
 from graph.ingest.readers import read_whitespace
-from graph.ingest.steps import canonical_dir_steps, interactions_steps
+from graph.ingest.steps import Step, canonical_dir_steps, interactions_steps
 from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from jobs.embed.job import run_embed
@@ -40,18 +40,39 @@ from graph.server.sandbox import load_strict, throwaway_store
 from text.embeddings import Encoder
 
 
-def _interactions(store: GraphStore, args: argparse.Namespace, workdir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Loads the training part of ``--interactions`` and returns the held-out ``(users, items)``."""
+@dataclass
+class Split:
+    """What an evaluation imports before it starts, and the pairs it holds out.
+
+    Attributes:
+        train: the steps that load the training graph (None: the evaluation loads its own).
+        max_rejects: the rejected rows ``train`` may have (a public dataset's known bad rows).
+        held_out: ``(users, items)`` id arrays of the held-out pairs, or None for the evaluations
+            that hold out their own.
+    """
+
+    train: list[Step] | None = None
+    max_rejects: int = 0
+    held_out: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _split(args: argparse.Namespace, workdir: Path) -> Split:
+    """Returns the :class:`Split` of the data set ``args`` name; a seeded 80/20 split of
+    ``--interactions`` without ``--test`` writes its training part under ``workdir``."""
+    if args.dataset == "gowalla":
+        return Split(gowalla_steps(args.path, split="train"), 0, pairs_of(gowalla_steps(args.path, split="test")[0].rows()))
+    if args.dataset == "lastfm":
+        return Split(lastfm_steps(args.path), KNOWN_REJECTS[LASTFM])
+    if args.dataset == "synthetic":
+        return Split()
     if args.test is not None:
-        load_strict(store, interactions_steps(args.interactions))
-        return pairs_of(read_whitespace(args.test, ["src", "dst", "weight"], optional=1))
+        return Split(interactions_steps(args.interactions), 0, pairs_of(read_whitespace(args.test, ["src", "dst", "weight"], optional=1)))
     rows = list(read_whitespace(args.interactions, ["src", "dst", "weight"], optional=1))
     users, items = pairs_of(rows)
     weights = np.asarray([row.fields["weight"] or "1" for row in rows], dtype=object)
     held = split_pairs(users, items, args.seed)
     train_file = write_pairs(workdir / "train.tsv", users[~held], items[~held], weights[~held])
-    load_strict(store, interactions_steps(train_file, header=False))
-    return users[held], items[held]
+    return Split(interactions_steps(train_file, header=False), 0, (users[held], items[held]))
 
 
 def _embed(store: GraphStore, settings: Settings, args: argparse.Namespace) -> None:
@@ -70,21 +91,16 @@ def _synthetic(store: GraphStore, settings: Settings, args: argparse.Namespace, 
     return evaluate_synthetic(store, synthetic, config, device, args.model)
 
 
-def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
+def _evaluate(store: GraphStore, settings: Settings, args: argparse.Namespace, config: TrainConfig, split: Split) -> dict[str, Any]:
     device = torch_device(args.device or settings.device)
     if args.dataset == "synthetic":
         return _synthetic(store, settings, args, config, device)
     if args.dataset == "lastfm":
-        load_strict(store, lastfm_steps(args.path), KNOWN_REJECTS[LASTFM])
         _embed(store, settings, args)
-        return evaluate_cold_start(store, config, device)
+        return evaluate_cold_start(store, config, device, model=args.model)
     if args.dataset == "gowalla":
-        load_strict(store, gowalla_steps(args.path, split="train"))
-        users, items = pairs_of(gowalla_steps(args.path, split="test")[0].rows())
-        return evaluate_held_out(store, users, items, replace(config, use_text=False), device, args.model)
-    with tempfile.TemporaryDirectory(prefix="sociograph-split-") as workdir:
-        users, items = _interactions(store, args, Path(workdir))
-    return evaluate_held_out(store, users, items, config, device, args.model)
+        config = replace(config, use_text=False)
+    return evaluate_held_out(store, *split.held_out, config, device, args.model)
 
 
 def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,8 +119,12 @@ def run_recommend_evaluation(settings: Settings, args: argparse.Namespace) -> in
     seed_everything(args.seed)
     config = TrainConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     start = time.perf_counter()
-    with throwaway_store(settings) as store:
-        result = _evaluate(store, settings, args, config)
+    # The training graph is imported with neo4j-admin before the server opens: several times faster
+    # than the transactional load on a large data set, and the store is empty and throwaway anyway.
+    with tempfile.TemporaryDirectory(prefix="sociograph-split-") as workdir:
+        split = _split(args, Path(workdir))
+        with throwaway_store(settings, preload=split.train, max_rejects=split.max_rejects) as store:
+            result = _evaluate(store, settings, args, config, split)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = "evaluate recommend " + " ".join(
         f"--{k} {v}" for k, v in sorted(vars(args).items()) if k in {"dataset", "path", "interactions", "test", "epochs", "seed", "model"} and v is not None
