@@ -88,8 +88,9 @@ class CandidateFilter:
        items of :math:`\hat s_u` they have not seen, and the ``popular`` most interacted items.
     3. **Ranking.**  Each candidate ``i`` gets the exact score
        :math:`s_u(i) = \sum_{j \in u} r_{uj} L_{ji} + e_u \cdot b_i`, with
-       :math:`e_u = r_u D_i^{-\beta_h} V_k \mathrm{diag}(h)` and :math:`b_i = D_i^{\beta_h} V_{k,i}`
-       (``[k]`` each): a lookup of ``L`` per item of the user and a ``[k]`` dot product.  The top
+       :math:`e_u = \sigma_u\, r_u D_i^{-\beta_h} V_k \mathrm{diag}(h)` and :math:`b_i = D_i^{\beta_h} V_{k,i}`
+       (``[k]`` each; :math:`\sigma_u` is the filter's per-user share of the top-``k`` term, which
+       leaves the neighbour lists unchanged): a lookup of ``L`` per item of the user and a ``[k]`` dot product.  The top
        ``k`` of these, seen items excluded, are the recommendations.
 
     With caps as large as the catalogue every item is a candidate and the ranking is the
@@ -192,10 +193,12 @@ class CandidateFilter:
     # ranking
 
     def _user_chunks(self, degree: np.ndarray) -> list[np.ndarray]:
-        """Returns positions into ``degree`` (``[n]``), in chunks of similar degree whose
-        ``degree * max(neighbours, width)`` adds up to about ``block``."""
+        """Returns positions into ``degree`` (``[n]``), in chunks of similar degree whose entries add up
+        to about ``block``: per user, ``degree * max(neighbours, width)`` for the walk and the lookups
+        plus ``width * k`` for the gathered eigenvector rows."""
         order = np.argsort(degree, kind="stable")
-        cost = np.maximum(degree[order], 1) * max(self.neighbours, self.candidates + self.popular)
+        width = self.candidates + self.popular
+        cost = np.maximum(degree[order], 1) * max(self.neighbours, width) + width * self.item_side.shape[1]
         ends = np.searchsorted(np.cumsum(cost), np.arange(1, int(cost.sum() // self.block) + 2) * self.block, side="right")
         ends = np.unique(np.clip(np.append(ends, order.size), 1, max(order.size, 1)))
         return [part for part in np.split(order, ends[:-1]) if part.size]
@@ -245,13 +248,16 @@ class CandidateFilter:
         index = self.linear.indices.dtype
         items = np.maximum(candidates, 0).astype(index)
         owner = np.repeat(np.arange(n), np.diff(rows.indptr))
-        looked_up = np.asarray(self.linear[np.repeat(rows.indices.astype(index), width), items[owner].ravel()],
-                               dtype=np.float32).reshape(-1, width)
+        looked_up = np.zeros((rows.nnz, width), dtype=np.float32)
+        if rows.nnz:  # scipy answers an empty lookup with a sparse matrix
+            looked_up[:] = np.asarray(self.linear[np.repeat(rows.indices.astype(index), width), items[owner].ravel()]).reshape(-1, width)
         # Each user's score is its interaction weights times the looked-up rows: a sparse [n, e] product.
         weights = sp.csr_matrix((rows.data, np.arange(rows.nnz), rows.indptr), shape=(n, rows.nnz))
         scores = torch_csr(weights) @ torch.from_numpy(looked_up)
         if self.user_side.shape[1] > 0:
             coefficients = torch_csr(rows) @ self.user_side
+            if self.model.head_user_power:
+                coefficients.mul_(self.model._head_share(rows)[:, None])
             scores += torch.bmm(self.item_side[torch.from_numpy(items.astype(np.int64))], coefficients[:, :, None])[:, :, 0]
         exact = scores.numpy()
         exact[candidates < 0] = -np.inf
