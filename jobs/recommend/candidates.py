@@ -98,7 +98,7 @@ class CandidateFilter:
     neighbours of one of the user's items nor popular.  The cost is linear in the graph:
     ``sum_v deg(v)^2`` for ``G`` (the co-interactions), ``nnz(R) · M`` for the candidates and
     ``nnz(R) · (candidates + popular)`` lookups plus ``U · (candidates + popular) · k`` for the
-    ranking.  Memory is ``L`` (8 bytes a co-interacting pair), the neighbour lists (``I · M``),
+    ranking.  Memory is ``L`` (12 bytes a co-interacting pair), the neighbour lists (``I · M``),
     the filter's ``[I, k]`` eigenvectors and blocks of about ``block`` entries.
 
     Users are ranked in chunks of similar degree, so that padded blocks stay tight.
@@ -132,7 +132,7 @@ class CandidateFilter:
         self._head_factors()
         self.popular_items = np.argsort(-model.item_degree, kind="stable")[: self.popular].astype(np.int64)
         self._neighbour_lists()
-        log.info("candidate filter fitted: L holds %d pairs, %d neighbour entries", self.linear.nnz, self.walk.nnz)
+        log.info("candidate filter fitted: L holds %d pairs, %d neighbour entries", self.linear_keys.numel(), self.walk.nnz)
         return self
 
     def _head_factors(self) -> None:
@@ -153,21 +153,27 @@ class CandidateFilter:
         return list(zip(np.concatenate(([0], ends[:-1])).tolist(), ends.tolist()))
 
     def _neighbour_lists(self) -> None:
-        """Sets ``linear`` (``L``, ``[I, I]`` canonical CSR) and ``walk`` (``S_M``, ``[I, I]`` CSR)."""
+        """Sets ``linear_keys`` and ``linear_values`` (``L``'s non-zeros, by ``row * I + column``, ``[nnz]`` int64
+        and float32) and ``walk`` (``S_M``, ``[I, I]`` CSR)."""
         model = self.model
         normalised = model.normalised
         transposed = normalised.T.tocsr()
         rows_scale = degree_power(model.item_degree, model.equaliser).astype(np.float32) * np.float32(model.tail[0] / model.top_eigenvalue)
         cols_scale = degree_power(model.item_degree, -model.equaliser).astype(np.float32)
         linear, walk = [], []
-        for start, stop in self._item_blocks():
+        blocks = self._item_blocks()
+        for start, stop in blocks:
             gram = (transposed[start:stop] @ normalised).tocsr()
             gram.sort_indices()
             gram.data *= np.repeat(rows_scale[start:stop], np.diff(gram.indptr)) * cols_scale[gram.indices]
             linear.append(gram)
             walk.append(self._top_neighbours(gram, start))
-        self.linear = sp.vstack(linear, format="csr")
-        self.linear.has_sorted_indices = True
+        # L as sorted pair codes (row * I + column) and values: one binary search per lookup whatever
+        # the chunk, where scipy's own lookup scans whole rows below nnz / 10 samples a call.
+        self.linear_keys = torch.from_numpy(np.concatenate(
+            [(np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(block.indptr)) * model.num_items + block.indices)
+             for (start, stop), block in zip(blocks, linear)]))
+        self.linear_values = torch.from_numpy(np.concatenate([block.data for block in linear]))
         self.walk = sp.vstack(walk, format="csr")
 
     def _top_neighbours(self, linear: sp.csr_matrix, start: int) -> sp.csr_matrix:
@@ -245,15 +251,15 @@ class CandidateFilter:
         """Returns ``[n, W]`` float32 exact filter scores of ``candidates`` (``[n, W]``, ``-1`` for none) for
         the interaction rows ``rows`` (``[n, I]``); ``-inf`` for none."""
         n, width = candidates.shape
-        index = self.linear.indices.dtype
-        items = np.maximum(candidates, 0).astype(index)
+        items = np.maximum(candidates, 0)
         owner = np.repeat(np.arange(n), np.diff(rows.indptr))
-        looked_up = np.zeros((rows.nnz, width), dtype=np.float32)
-        if rows.nnz:  # scipy answers an empty lookup with a sparse matrix
-            looked_up[:] = np.asarray(self.linear[np.repeat(rows.indices.astype(index), width), items[owner].ravel()]).reshape(-1, width)
+        codes = torch.from_numpy(rows.indices.astype(np.int64)[:, None] * self.model.num_items + items[owner])
+        position = torch.searchsorted(self.linear_keys, codes.reshape(-1)).clamp_(max=max(self.linear_keys.numel() - 1, 0)).reshape(codes.shape)
+        found = self.linear_keys[position] == codes
+        looked_up = torch.where(found, self.linear_values[position], 0.0)
         # Each user's score is its interaction weights times the looked-up rows: a sparse [n, e] product.
         weights = sp.csr_matrix((rows.data, np.arange(rows.nnz), rows.indptr), shape=(n, rows.nnz))
-        scores = torch_csr(weights) @ torch.from_numpy(looked_up)
+        scores = torch_csr(weights) @ looked_up
         if self.user_side.shape[1] > 0:
             coefficients = torch_csr(rows) @ self.user_side
             if self.model.head_user_power:
