@@ -8,7 +8,7 @@ For user :math:`u` and post :math:`p`,
 where :math:`c` is the collaborative filter's score (divided by the user's largest, so one
 weight suits heavy and light users alike), :math:`t` the cosine of the post's text to the
 user's profile (:class:`jobs.recommend.signals.TextSignal`) and :math:`f` the number of people
-the user follows who interacted with the post (:class:`jobs.recommend.signals.SocialSignal`).
+within two follows of the user who interacted with the post (:class:`jobs.recommend.signals.SocialSignal`).
 The weights :math:`w_t, w_s` are chosen on a validation slice of the graph being served
 (:func:`fit_weights`): on a dataset without text or follows they stay 0.
 """

@@ -4,7 +4,8 @@
 (:mod:`jobs.recommend.fusion`) and what backs it up.  :func:`reasons` names the part that
 contributed most, when it has something specific to say:
 
-- the social part: ``liked by N people you follow``;
+- the social part: ``liked by N people you follow``, or ``liked by N people in your network``
+  when only people two follows away did;
 - the text part: ``new post on <tag> you write about`` for a post nobody has interacted with
   yet, ``matches your profile`` for a user with no interaction;
 - the collaborative part: ``because you liked "<snippet>"``, the user's liked post closest to
@@ -90,6 +91,7 @@ class Evidence:
     Attributes:
         cf, text, social: the weighted contribution of each part to the fused score.
         followees: how many people the user follows interacted with the post.
+        network: how many people within two follows of the user did (what the social part counts).
         nearest, similarity: the user's liked post closest to it in item space (``-1``, ``-inf`` if none).
         new_post: nobody has interacted with the post yet; ``user_known``: the user has interactions.
         topic: the post's tag the user cares about most, or None.
@@ -99,6 +101,7 @@ class Evidence:
     text: np.ndarray
     social: np.ndarray
     followees: np.ndarray
+    network: np.ndarray
     nearest: np.ndarray
     similarity: np.ndarray
     new_post: np.ndarray
@@ -106,8 +109,10 @@ class Evidence:
     topic: list[str | None]
 
 
-def _liked_by(count: int) -> str:
-    return f"liked by {count} {'person' if count == 1 else 'people'} you follow"
+def _liked_by(followees: int, network: int) -> str:
+    """Returns the social reason: the people the user follows when any did, else the wider network."""
+    count, who = (followees, "you follow") if followees > 0 else (network, "in your network")
+    return f"liked by {count} {'person' if count == 1 else 'people'} {who}"
 
 
 def reasons(evidence: Evidence, snippets: dict[int, str]) -> list[str]:
@@ -118,11 +123,12 @@ def reasons(evidence: Evidence, snippets: dict[int, str]) -> list[str]:
     """
     out = []
     for p, topic in enumerate(evidence.topic):
-        count, near = int(evidence.followees[p]), int(evidence.nearest[p])
+        count, near = max(int(evidence.followees[p]), int(evidence.network[p])), int(evidence.nearest[p])
+        liked_by = _liked_by(int(evidence.followees[p]), int(evidence.network[p]))
         close = near >= 0 and float(evidence.similarity[p]) >= SIMILAR_AT
         leading = max(("social", "text", "cf"), key=lambda part: float(getattr(evidence, part)[p]))
         if leading == "social" and count > 0:
-            out.append(_liked_by(count))
+            out.append(liked_by)
         elif leading == "text" and evidence.new_post[p] and topic:
             out.append(f"new post on {topic} you write about")
         elif leading == "text" and not evidence.user_known[p]:
@@ -130,7 +136,7 @@ def reasons(evidence: Evidence, snippets: dict[int, str]) -> list[str]:
         elif close:
             out.append(f'because you liked "{snippets[near]}"')
         elif count > 0:
-            out.append(_liked_by(count))
+            out.append(liked_by)
         elif topic:
             out.append(f"on {topic}, which you write about")
         elif not evidence.user_known[p]:

@@ -51,17 +51,20 @@ class Recommender:
         text = parts.text[lines, items] if parts.text is not None else np.zeros(items.size, np.float32)
         cold = ~parts.cf.any(axis=1)[lines]
         followees = np.zeros(items.size, np.int64)
+        network = np.zeros(items.size, np.int64)
         if self.scorer.social is not None:
             follows = self.scorer.social.follows
             codes = np.sort(np.repeat(np.arange(self.known.shape[0]), np.diff(self.known.indptr)) * self.known.shape[1] + self.known.indices)
             followees = pair_counts(users, items, follows.indptr, follows.indices, codes, self.known.shape[1])
+            # The social part is log(1 + n) of the people within two follows: n is what it scored.
+            network = np.rint(np.expm1(parts.social[lines, items])).astype(np.int64)
         nearest, similarity = nearest_known(
             users, items, self.known.indptr, self.known.indices, self.item_vectors, np.ones(self.known.shape[1], dtype=bool)
         )
         popularity = np.diff(self.known.tocsc().indptr)
         return Evidence(
             cf=np.where(cold, 0.0, cf), text=np.where(cold, text, weights.text * text),
-            social=weights.social * np.log1p(followees), followees=followees, nearest=nearest, similarity=similarity,
+            social=weights.social * np.log1p(network), followees=followees, network=network, nearest=nearest, similarity=similarity,
             new_post=popularity[items] == 0, user_known=np.diff(self.known.indptr)[users] > 0,
             topic=self.topics.shared(users, items) if self.topics is not None else [None] * items.size,
         )

@@ -22,7 +22,7 @@ from text.embeddings import Encoder
 
 CONFIG = TrainConfig(epochs=30, batch_size=1024, lr=1e-2, seed=0)
 REASON = re.compile(
-    r'^(liked by \d+ (person|people) you follow|because you liked ".+"|new post on .+ you write about|on .+, which you write about'
+    r'^(liked by \d+ (person|people) (you follow|in your network)|because you liked ".+"|new post on .+ you write about|on .+, which you write about'
     r'|matches your profile|popular with people like you)$'
 )
 CPU = torch.device("cpu")

@@ -141,15 +141,16 @@ def test_choose_keeps_the_candidate_that_ranks_the_validation_slice_better() -> 
 
 def test_reasons_name_the_part_that_carried_each_pair() -> None:
     evidence = Evidence(
-        cf=np.array([0.9, 0.1, 0.1, 0.2, 0.5]),
-        text=np.array([0.0, 0.8, 0.6, 0.0, 0.0]),
-        social=np.array([0.0, 0.0, 0.0, 0.9, 0.0]),
-        followees=np.array([0, 0, 0, 3, 0]),
-        nearest=np.array([7, -1, -1, -1, -1]),
-        similarity=np.array([0.9, -np.inf, -np.inf, -np.inf, -np.inf], dtype=np.float32),
-        new_post=np.array([False, True, False, False, False]),
-        user_known=np.array([True, True, False, True, True]),
-        topic=[None, "hiking", None, None, None],
+        cf=np.array([0.9, 0.1, 0.1, 0.2, 0.5, 0.1]),
+        text=np.array([0.0, 0.8, 0.6, 0.0, 0.0, 0.0]),
+        social=np.array([0.0, 0.0, 0.0, 0.9, 0.0, 0.4]),
+        followees=np.array([0, 0, 0, 3, 0, 0]),
+        network=np.array([0, 0, 0, 5, 0, 2]),
+        nearest=np.array([7, -1, -1, -1, -1, -1]),
+        similarity=np.array([0.9, -np.inf, -np.inf, -np.inf, -np.inf, -np.inf], dtype=np.float32),
+        new_post=np.array([False, True, False, False, False, False]),
+        user_known=np.array([True, True, False, True, True, True]),
+        topic=[None, "hiking", None, None, None, None],
     )
     assert reasons(evidence, {7: "summit at dawn"}) == [
         'because you liked "summit at dawn"',
@@ -157,6 +158,7 @@ def test_reasons_name_the_part_that_carried_each_pair() -> None:
         "matches your profile",
         "liked by 3 people you follow",
         "popular with people like you",
+        "liked by 2 people in your network",
     ]
 
 
