@@ -16,7 +16,7 @@ The weights :math:`w_t, w_s` are chosen on a validation slice of the graph being
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +28,10 @@ from jobs.recommend.signals import SocialSignal, TextSignal
 TEXT_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8)
 SOCIAL_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4)
 """The grids :func:`fit_weights` searches."""
+NEW_POST_TEXT_WEIGHT = TEXT_WEIGHTS[1]
+"""The least text weight of a post nobody has interacted with: the validation slice is made of
+posts with interactions, so it cannot tell how much text a new post needs, and at weight 0 every
+new post would tie with the rest at a score of 0, whatever its text."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,22 @@ class FusedScorer:
         cf: the collaborative scorer (graph filter or LightGCN).
         text, social: the signals, or None when the graph has no text or no follows.
         weights: their weights.
+        new_posts: ``[I]`` bool, the posts nobody has interacted with (placed by text, at least at
+            :data:`NEW_POST_TEXT_WEIGHT`); None: none.
     """
 
     cf: Scorer
     text: TextSignal | None
     social: SocialSignal | None
     weights: FusionWeights = FusionWeights()
+    new_posts: np.ndarray | None = None
+
+    def text_weights(self, items: np.ndarray) -> np.ndarray:
+        """Returns ``[len(items)]`` float32, the text weight each of ``items`` is scored with."""
+        out = np.full(items.size, self.weights.text, dtype=np.float32)
+        if self.new_posts is not None:
+            out[self.new_posts[items]] = max(self.weights.text, NEW_POST_TEXT_WEIGHT)
+        return out
 
     def parts(self, users: np.ndarray) -> Parts:
         """Returns the :class:`Parts` of ``users``, the filter's row-normalised."""
@@ -106,14 +120,17 @@ class FusedScorer:
 
     def _filter_alone(self, users: np.ndarray, known: sp.csr_matrix) -> bool:
         """Returns whether the fused order of ``users`` is the filter's: no signal has weight, and
-        no user is cold (a cold user is ranked by text whatever the weights)."""
-        weighted_text = self.text is not None and (self.weights.text > 0 or (np.diff(known.indptr)[users] == 0).any())
+        user and no post is cold (both are placed by text whatever the weights)."""
+        cold = (np.diff(known.indptr)[users] == 0).any() or (self.new_posts is not None and self.new_posts.any())
+        weighted_text = self.text is not None and (self.weights.text > 0 or cold)
         weighted_social = self.social is not None and self.weights.social > 0
         return not (weighted_text or weighted_social)
 
     def combine(self, parts: Parts) -> np.ndarray:
         """Returns ``[n, I]`` the fused scores of ``parts`` (see :meth:`score`)."""
         fused = parts.fused(self.weights)
+        if parts.text is not None and self.new_posts is not None and self.weights.text < NEW_POST_TEXT_WEIGHT:
+            fused[:, self.new_posts] += (NEW_POST_TEXT_WEIGHT - self.weights.text) * parts.text[:, self.new_posts]
         cold = ~parts.cf.any(axis=1)
         if parts.text is not None and cold.any():
             fused[cold] = parts.text[cold]
@@ -145,7 +162,8 @@ def fit_weights(
     for part in chunks(users, chunk):
         parts = scorer.parts(part)
         for weights in grid:
-            tops[weights].append(top_of(mask_seen(parts.fused(weights), part, known, item_mask), K)[1])
+            fused = replace(scorer, weights=weights).combine(parts)
+            tops[weights].append(top_of(mask_seen(fused, part, known, item_mask), K)[1])
     results = {w: ranking_metrics(np.concatenate(t), truth.indptr, truth.indices, users, K) for w, t in tops.items()}
     best = max(grid, key=lambda w: (results[w][f"ndcg@{K}"], -w.text - w.social))
     return best, results

@@ -63,7 +63,7 @@ class Recommender:
         )
         popularity = np.diff(self.known.tocsc().indptr)
         return Evidence(
-            cf=np.where(cold, 0.0, cf), text=np.where(cold, text, weights.text * text),
+            cf=np.where(cold, 0.0, cf), text=np.where(cold, text, self.scorer.text_weights(items) * text),
             social=weights.social * np.log1p(network), followees=followees, network=network, nearest=nearest, similarity=similarity,
             new_post=popularity[items] == 0, user_known=np.diff(self.known.indptr)[users] > 0,
             topic=self.topics.shared(users, items) if self.topics is not None else [None] * items.size,
@@ -91,4 +91,5 @@ def fit_recommender(
     known = binary_matrix(data.users, data.items, data.num_users, data.num_items)
     cf = fit_collaborative(choice.model, data, known, config, device)
     text, social = signals(data, known, graph.follows)
-    return Recommender(choice, FusedScorer(cf, text, social, choice.weights), known, item_vectors(cf), topics)
+    scorer = FusedScorer(cf, text, social, choice.weights, new_posts=np.diff(known.tocsc().indptr) == 0)
+    return Recommender(choice, scorer, known, item_vectors(cf), topics)

@@ -117,7 +117,8 @@ def choose(
     text, social = signals(kept_data, kept, follows)
     if text is None and social is None:
         return Choice(best, FusionWeights(), validation)
-    weights, grid = fit_weights(FusedScorer(scorers[best], text, social), users, kept, held, item_mask)
+    fused = FusedScorer(scorers[best], text, social, new_posts=np.diff(kept.tocsc().indptr) == 0)
+    weights, grid = fit_weights(fused, users, kept, held, item_mask)
     validation["fusion"] = grid[weights]
     log.info("validation fusion %s: ndcg@%d %.4f", weights, K, grid[weights][NDCG])
     if grid[weights][NDCG] <= validation[best][NDCG]:

@@ -27,14 +27,14 @@ def blocks(num_users: int = 120, num_items: int = 60, groups: int = 3, density: 
     return sp.csr_matrix(dense.astype(np.float32))
 
 
-class Zero:
-    """A collaborative scorer that knows nothing."""
+class Noise:
+    """A collaborative scorer that knows nothing: seeded random scores."""
 
     def __init__(self, num_items: int) -> None:
         self.num_items = num_items
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return np.zeros((users.size, self.num_items), dtype=np.float32)
+        return np.random.default_rng(users.size).random((users.size, self.num_items), dtype=np.float32)
 
 
 class Cooccurrence:
@@ -79,7 +79,7 @@ def test_fusion_weights_find_the_text_signal_when_the_filter_knows_nothing() -> 
     item_x = torch.eye(groups)[np.arange(known.shape[1]) % groups]
     text = TextSignal.fit(kept, None, item_x)
     users = np.flatnonzero(np.diff(held.indptr) > 0)
-    weights, grid = fit_weights(FusedScorer(Zero(known.shape[1]), text, None), users, kept, held)
+    weights, grid = fit_weights(FusedScorer(Noise(known.shape[1]), text, None), users, kept, held)
     assert weights.text > 0 and weights.social == 0
     assert grid[weights]["recall@20"] > 2 * grid[FusionWeights(0.0, 0.0)]["recall@20"]
 
@@ -167,5 +167,23 @@ def test_held_out_metrics_of_a_working_filter_beat_a_blind_one() -> None:
     kept, held = holdout(known, 0.3, seed=0)
     users = np.flatnonzero(np.diff(held.indptr) > 0)
     good = held_out_metrics(Cooccurrence(kept), users, kept, held)
-    blind = held_out_metrics(Zero(known.shape[1]), users, kept, held)
+    blind = held_out_metrics(Noise(known.shape[1]), users, kept, held)
     assert good["recall@20"] > 0.9 and good["recall@20"] > 2 * blind["recall@20"]
+
+
+def test_a_post_nobody_interacted_with_is_placed_by_its_text_even_at_text_weight_zero() -> None:
+    known = blocks()
+    new = np.arange(known.shape[1]) >= known.shape[1] - 6
+    known = sp.csr_matrix(known.toarray() * ~new)
+    item_x = torch.eye(3)[np.arange(known.shape[1]) % 3]
+    text = TextSignal.fit(known, None, item_x)
+    users = np.arange(known.shape[0])
+    mask = new.copy()
+    blind = FusedScorer(GraphFilter(rank=4, oversample=8).fit(known), text, None, FusionWeights(0.0, 0.0))
+    placed = FusedScorer(blind.cf, text, None, FusionWeights(0.0, 0.0), new_posts=new)
+    _, ties = top_items(blind, users, known, 2, item_mask=mask)
+    _, top = top_items(placed, users, known, 2, item_mask=mask)
+    group = users % 3
+    assert (top % 3 == group[:, None]).all(), "each user gets the new posts of their own group"
+    assert not (ties % 3 == group[:, None]).all()
+    assert placed.text_weights(np.flatnonzero(new)).min() > 0 and placed.text_weights(np.array([0]))[0] == 0
