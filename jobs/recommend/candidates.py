@@ -263,7 +263,7 @@ class CandidateFilter:
         if self.user_side.shape[1] > 0:
             coefficients = torch_csr(rows) @ self.user_side
             if self.model.head_user_power:
-                coefficients.mul_(self.model._head_share(rows)[:, None])
+                coefficients.mul_(self.model.head_share(rows)[:, None])
             scores += torch.bmm(self.item_side[torch.from_numpy(items.astype(np.int64))], coefficients[:, :, None])[:, :, 0]
         exact = scores.numpy()
         exact[candidates < 0] = -np.inf

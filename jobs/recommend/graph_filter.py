@@ -398,13 +398,13 @@ class GraphFilter:
             scores.mul_(self._post(self.equaliser - self.ideal_equaliser)[:, None])
             coefficients = torch_csr(self._scaled(rows, self.ideal_equaliser)) @ self.vectors
             if self.head_user_power:
-                coefficients.mul_(self._head_share(rows)[:, None])
+                coefficients.mul_(self.head_share(rows)[:, None])
             scores.addmm_(self.vectors, (coefficients * self.head).T)
         # Item-major until here (the sparse products' layout); top-k over a user's row is several
         # times faster on a contiguous user-major block than along the strided item axis.
         return scores.mul_(self._post(self.ideal_equaliser if self.vectors.shape[1] > 0 else self.equaliser)[:, None]).T.contiguous()
 
-    def _head_share(self, rows: sp.csr_matrix) -> torch.Tensor:
+    def head_share(self, rows: sp.csr_matrix) -> torch.Tensor:
         """Returns ``[n]`` float32 ``(d_u / mean d)^gamma`` of the users of ``rows`` (1 for a user with none)."""
         degree = np.asarray(rows.sum(axis=1), dtype=np.float64).ravel()
         mean = self.known.nnz / max(1, int((np.diff(self.known.indptr) > 0).sum()))
