@@ -10,7 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.recommend.graph_filter import GraphFilter, degree_power, torch_csr
+from jobs.recommend.graph_filter import GraphFilter
+from jobs.recommend.spectral import degree_power, torch_csr
 
 log = logging.getLogger(__name__)
 
