@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from neo4j import READ_ACCESS, GraphDatabase
@@ -56,6 +58,24 @@ def build_parser(prog: str = "sociograph") -> argparse.ArgumentParser:
     return parser
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Makes SIGTERM leave through the command's ``finally`` blocks and context managers.
+
+    Python's default SIGTERM action ends the process at once: a throwaway evaluation server
+    would keep running with its data directory, and a lock would wait for its staleness check.
+    Raising :class:`SystemExit` instead unwinds the command like Ctrl-C does, with exit status
+    :attr:`Exit.TERMINATED`.  Only the main thread may install a handler, so a ``main`` called
+    from another thread keeps the default.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    log.warning("stopping on SIGTERM")
+    raise SystemExit(Exit.TERMINATED)
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "sociograph") -> int:
     """Runs one sub-command.
 
@@ -68,6 +88,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "sociograph") -> int:
         README's "Exit statuses" table), 70 on a bug.
     """
     args = build_parser(prog).parse_args(argv)
+    stop_cleanly_on_sigterm()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

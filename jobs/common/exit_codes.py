@@ -25,3 +25,6 @@ class Exit(IntEnum):
     """Neo4j went away in the middle of the command; what it had published stays as it was."""
     INTERNAL = 70
     """A bug in sociograph (EX_SOFTWARE): the traceback is printed."""
+    TERMINATED = 143
+    """Stopped by SIGTERM (128 + 15, as a shell reports it), after the command's clean-up ran: the
+    servers it started are stopped, its locks released, and what it had published stays as it was."""
