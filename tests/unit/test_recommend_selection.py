@@ -27,6 +27,18 @@ def blocks(num_users: int = 120, num_items: int = 60, groups: int = 3, density: 
     return sp.csr_matrix(dense.astype(np.float32))
 
 
+def cold_first_user() -> tuple[sp.csr_matrix, torch.Tensor, torch.Tensor]:
+    """Returns ``(known, user_x, item_x)`` of :func:`blocks` with user 0's interactions removed: item
+    text vectors carry the planted groups (one axis each) and user 0's profile points at group 1."""
+    known = blocks()
+    known[0] = 0
+    known.eliminate_zeros()
+    item_x = torch.eye(3)[np.arange(known.shape[1]) % 3]
+    user_x = torch.zeros(known.shape[0], 3)
+    user_x[0, 1] = 1.0
+    return known, user_x, item_x
+
+
 class Noise:
     """A collaborative scorer that knows nothing: seeded random scores."""
 
@@ -85,24 +97,14 @@ def test_fusion_weights_find_the_text_signal_when_the_filter_knows_nothing() -> 
 
 
 def test_a_user_without_interactions_is_ranked_by_text() -> None:
-    known = blocks()
-    known[0] = 0
-    known.eliminate_zeros()
-    item_x = torch.eye(3)[np.arange(known.shape[1]) % 3]
-    user_x = torch.zeros(known.shape[0], 3)
-    user_x[0, 1] = 1.0
+    known, user_x, item_x = cold_first_user()
     scorer = FusedScorer(Cooccurrence(known), TextSignal.fit(known, user_x, item_x), None, FusionWeights(0.0, 0.0))
     _, top = top_items(scorer, np.array([0]), known, 10)
     assert (np.asarray(top[0]) % 3 == 1).all()
 
 
 def test_fusion_ranks_as_the_filter_alone_unless_a_signal_or_a_cold_user_needs_the_fused_order() -> None:
-    known = blocks()
-    known[0] = 0
-    known.eliminate_zeros()
-    item_x = torch.eye(3)[np.arange(known.shape[1]) % 3]
-    user_x = torch.zeros(known.shape[0], 3)
-    user_x[0, 1] = 1.0
+    known, user_x, item_x = cold_first_user()
     cf = GraphFilter(rank=4, oversample=8).fit(known)
     warm = np.arange(1, known.shape[0])
     filter_alone, _ = cf.recommend(warm, 10)
