@@ -1,9 +1,11 @@
 """Evaluating friend suggestions: hide a seeded 10% of friendships, then try to find them again.
 
-The model and the baselines (common neighbours, Adamic-Adar) see the same 90% and rank every
-user who is not already a friend; Recall@k and Hits@k are averaged over users with at least
-one hidden friend.  The model is measured with and without text features, so the text's
-contribution is visible.
+The model and the baselines (common neighbours, Adamic-Adar) see the same 90%.  The baselines
+rank every user who is not already a friend; the model ranks its capped candidates
+(:mod:`jobs.friends.candidates`), and ``candidate_recall`` is the share of the hidden friends
+those candidates hold.  Recall@k and Hits@k are averaged over users with at least one hidden
+friend.  The model is measured with and without text features, so the text's contribution is
+visible.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
-from jobs.friends.features import Structure
+from jobs.friends.candidates import CandidateGenerator
+from jobs.friends.features import SortedRows, Structure
 from jobs.friends.model import FriendsConfig, fit_friend_scorer, suggest_friends
-from jobs.common.ranking import csr_from_pairs, ranking_metrics
+from jobs.common.ranking import csr_from_pairs, ragged_top, ranking_metrics
 from jobs.common.runtime import seed_everything
 from jobs.gnn.social import SocialGraph
 
@@ -36,28 +40,53 @@ def _truth(hidden: torch.Tensor, num_users: int) -> tuple[np.ndarray, np.ndarray
     return csr_from_pairs(np.concatenate([src, dst]), np.concatenate([dst, src]), num_users)
 
 
-def _baseline_top_k(structure: Structure, queries: np.ndarray, k: int, score: str) -> np.ndarray:
-    out = []
-    step = max(1, 8_000_000 // max(structure.friends.shape[0], 1))
+def _baseline_top_k(structure: Structure, queries: np.ndarray, k: int, score: str, budget: int = 2**22) -> np.ndarray:
+    """Returns ``[q, k]`` the top ``k`` users of each query by common neighbours or Adamic-Adar over
+    everyone (only friends of friends score above 0), friends and the query excluded, ``-1`` padded."""
+    friends = structure.friends
+    middle = friends if score == "common_neighbours" else friends @ sp.diags(structure.inverse_log_degree)
+    out = np.full((len(queries), k), -1, dtype=np.int64)
+    step = max(1, budget // max(int(structure.degree.max(initial=1)) ** 2, 1))
     for start in range(0, len(queries), step):
         rows = queries[start : start + step]
-        scores = structure.common_neighbours(rows) if score == "common_neighbours" else structure.adamic_adar(rows)
-        scores = scores.masked_fill(torch.from_numpy(structure.friends[rows].toarray() > 0), float("-inf"))
-        scores[torch.arange(len(rows)), torch.from_numpy(rows)] = float("-inf")
-        values, index = torch.topk(scores, k, dim=1)
-        out.append(torch.where(torch.isfinite(values) & (values > 0), index, -1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, k), dtype=np.int64)
+        scores = (middle[rows] @ friends).tocoo()
+        line, user = scores.row, scores.col
+        keep = (user != rows[line]) & (structure.friend_rows.lookup(rows[line], user) == 0)
+        kept = sp.csr_matrix((scores.data[keep], (line[keep], user[keep])), shape=scores.shape)
+        position = ragged_top(kept.indptr, kept.data, k)
+        out[start : start + len(rows), : position.shape[1]] = np.where(position >= 0, kept.indices[np.maximum(position, 0)], -1)
+    return out
 
 
 def _model_top_k(graph: SocialGraph, visible: torch.Tensor, queries: np.ndarray, config: FriendsConfig, seed: int,
-                 on_epoch: Callable[[int, float], None] | None) -> np.ndarray:
+                 on_epoch: Callable[[int, float], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``([q, k]`` the model's top ``k`` of each query, ``[q, C]`` their candidates``)."""
     generator = seed_everything(seed)
     scorer = fit_friend_scorer(graph, visible, config, generator, torch.device("cpu"), on_epoch)
     found = suggest_friends(graph, visible, scorer, config, users=queries)
     predicted = np.full((len(queries), config.k), -1, dtype=np.int64)
     line = np.searchsorted(queries, found.src)
     predicted[line, found.rank - 1] = found.dst
-    return predicted
+    candidates, _ = CandidateGenerator(
+        Structure.of(graph, visible), scorer.z, scorer.text, scorer.has_text, graph.opt_out, config.candidates
+    ).for_users(queries)
+    return predicted, candidates
+
+
+def _candidate_recall(candidates: np.ndarray, queries: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> float:
+    """Returns the share of the queries' hidden friends that are among their candidates."""
+    lines, slots = np.nonzero(candidates >= 0)
+    hidden = SortedRows(sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(indptr.size - 1, indptr.size - 1)))
+    found = hidden.lookup(queries[lines], candidates[lines, slots]) > 0
+    return float(found.sum()) / max(int(np.diff(indptr)[queries].sum()), 1)
+
+
+def _measured(model: tuple[np.ndarray, np.ndarray], indptr: np.ndarray, indices: np.ndarray, queries: np.ndarray, k: int) -> dict:
+    predicted, candidates = model
+    metrics = ranking_metrics(predicted, indptr, indices, queries, k)
+    metrics["candidate_recall"] = _candidate_recall(candidates, queries, indptr, indices)
+    metrics["candidates_per_user"] = float((candidates >= 0).sum(axis=1).mean()) if len(queries) else 0.0
+    return metrics
 
 
 def evaluate_friends(
@@ -84,12 +113,10 @@ def evaluate_friends(
     result: dict[str, dict] = {"baselines": {}}
     for name in ("adamic_adar", "common_neighbours"):
         result["baselines"][name] = ranking_metrics(_baseline_top_k(structure, queries, k, name), indptr, indices, queries, k)
-    result["model"] = ranking_metrics(_model_top_k(graph, visible, queries, config, seed, on_epoch), indptr, indices, queries, k)
+    result["model"] = _measured(_model_top_k(graph, visible, queries, config, seed, on_epoch), indptr, indices, queries, k)
     if graph.x is not None:
         plain = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, use_text=False))
-        result["model_without_text"] = ranking_metrics(
-            _model_top_k(graph, visible, queries, plain, seed, on_epoch), indptr, indices, queries, k
-        )
+        result["model_without_text"] = _measured(_model_top_k(graph, visible, queries, plain, seed, on_epoch), indptr, indices, queries, k)
     best = max(result["baselines"].values(), key=lambda m: m[f"recall@{k}"])[f"recall@{k}"]
     result["model"][f"recall@{k}_vs_best_baseline"] = result["model"][f"recall@{k}"] / best if best else float("inf")
     log.info("friends evaluation: %s", result)

@@ -1,9 +1,10 @@
-"""The sixteen features of a candidate friend, computed densely for a chunk of users against everyone.
+"""The sixteen features of a candidate friend, computed for candidate pairs only.
 
-:class:`Structure` holds the sparse matrices that the pair features are products of
-(friendships, shared content, taste), and :func:`chunk_features` computes every feature of
-(chunk user, any user) with the mask of allowed candidates.  :mod:`jobs.friends.model` weights
-them into a score.
+:class:`Structure` holds the sparse matrices that the pair features come from (friendships,
+shared content, taste), and :func:`candidate_features` computes every feature of the pairs
+(chunk user, one of their candidates) by sparse lookups, so that a pair costs the smaller of its
+two degrees and no row of all users is ever built.  :mod:`jobs.friends.model` weights them into
+a score; :mod:`jobs.friends.candidates` chooses the candidates.
 """
 
 from __future__ import annotations
@@ -36,101 +37,140 @@ def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return (sp.diags(np.where(norm > 0, 1.0 / np.maximum(norm, 1e-12), 0.0).astype(np.float32)) @ matrix).tocsr()
 
 
-def _rows_product(left_rows: sp.csr_matrix, right_t: sp.csr_matrix, budget: int = 8_000_000) -> torch.Tensor:
-    """Returns ``left_rows @ right_t.T`` as a dense ``[c, U]`` float32 tensor.
+def _expand(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``(pair, position)``: one entry per stored entry of each row ``rows[p]`` of a CSR matrix
+    with row pointers ``indptr``, ``pair`` its index ``p`` and ``position`` its index in the matrix's
+    ``indices`` and ``data``."""
+    counts = indptr[rows + 1] - indptr[rows]
+    pair = np.repeat(np.arange(rows.size), counts)
+    position = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    return pair, position
 
-    It is computed as ``right_t @ dense(left_rows).T``, a sparse-times-dense product, a block of
-    rows at a time so that the dense block stays within ``budget`` cells.  A sparse-times-sparse
-    product of the same rows spent most of its time on fill-in bookkeeping; this way gives equal
-    values in a fraction of the time (see ``bench/RESULTS.md``, Scaling, and its history).
+
+class SortedRows:
+    """A CSR matrix with its entries as sorted codes ``row * columns + column``, so that the values of
+    any list of ``(row, column)`` pairs are found by one binary search each.
+
+    Attributes:
+        matrix: the CSR matrix, duplicates summed and indices sorted.
+        codes: ``[nnz]`` int64 sorted codes of its entries.
     """
-    c, k = left_rows.shape
-    out = np.empty((c, right_t.shape[0]), dtype=np.float32)
-    step = max(1, budget // max(k, 1))
-    for start in range(0, c, step):
-        block = left_rows[start : start + step].toarray()
-        out[start : start + step] = (right_t @ block.T).T
-    return torch.from_numpy(out)
+
+    def __init__(self, matrix: sp.csr_matrix) -> None:
+        matrix = matrix.tocsr(copy=True)
+        matrix.sum_duplicates()
+        self.matrix = matrix
+        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        self.codes = rows * matrix.shape[1] + matrix.indices
+
+    def lookup(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Returns ``[n]`` float32, the entries ``(rows[p], cols[p])`` (0 where none is stored)."""
+        if self.codes.size == 0:
+            return np.zeros(rows.size, dtype=np.float32)
+        query = rows.astype(np.int64) * self.matrix.shape[1] + cols
+        position = np.minimum(np.searchsorted(self.codes, query), self.codes.size - 1)
+        return np.where(self.codes[position] == query, self.matrix.data[position], 0).astype(np.float32)
+
+    def intersect(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Returns ``(pair, column, src_value, dst_value)``, one entry per column stored in both rows
+        ``src[p]`` and ``dst[p]``: the shorter of the two rows is walked, the longer looked up, so a
+        pair costs the smaller of its two row lengths."""
+        length = np.diff(self.matrix.indptr)
+        swap = length[src] > length[dst]
+        short, long = np.where(swap, dst, src), np.where(swap, src, dst)
+        pair, position = _expand(self.matrix.indptr, short)
+        column = self.matrix.indices[position]
+        long_value = self.lookup(long[pair], column)
+        found = long_value != 0
+        pair, column, short_value, long_value = pair[found], column[found], self.matrix.data[position[found]], long_value[found]
+        flipped = swap[pair]
+        return pair, column, np.where(flipped, long_value, short_value), np.where(flipped, short_value, long_value)
+
+
+def _pair_sums(pair: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(pair, weights=weights, minlength=n).astype(np.float32)
 
 
 class Structure:
-    """Pair scores from the network, per chunk of users: common neighbours, Adamic-Adar, resource
-    allocation and 3-step paths over friendships; over content, Adamic-Adar over the posts both
-    interacted with (rarer posts counting more) and the cosine of TF-IDF-weighted interaction strengths.
+    """Pair scores from the network, for any list of user pairs: common neighbours, Adamic-Adar,
+    resource allocation and 3-step paths over friendships; over content, Adamic-Adar over the posts
+    both interacted with (rarer posts counting more) and the cosine of TF-IDF-weighted interaction
+    strengths.
 
-    Each score is a product ``left[rows] @ right`` of sparse matrices; ``right`` is kept transposed
-    (as ``*_t`` attributes, the symmetric friendship matrix being its own) for :func:`_rows_product`.
+    Each score of a pair ``(u, v)`` is a sum over what the two rows share (:meth:`SortedRows.intersect`),
+    so its cost is the smaller of the two degrees, not the number of users.
     """
 
     def __init__(self, friends: sp.csr_matrix, interactions: sp.csr_matrix | None = None,
                  strengths: sp.csr_matrix | None = None) -> None:
-        self.friends = friends
-        self.degree = np.asarray(friends.sum(axis=1)).ravel().astype(np.float32)
-        self.weighted = (friends @ _inverse_log_degree(self.degree)).tocsr()
-        self.allocated = (friends @ sp.diags(np.where(self.degree > 0, 1.0 / np.maximum(self.degree, 1), 0.0).astype(np.float32))).tocsr()
+        self.friends = friends.tocsr()
+        self.friend_rows = SortedRows(self.friends)
+        self.degree = np.asarray(self.friends.sum(axis=1)).ravel().astype(np.float32)
+        self.inverse_log_degree = _inverse_log_degree(self.degree).diagonal()
         if interactions is None:
             interactions = sp.csr_matrix((friends.shape[0], 0), dtype=np.float32)
-        self.content = interactions.tocsr()
-        self.content_t = (self.content @ _inverse_log_degree(np.asarray(interactions.sum(axis=0)).ravel())).tocsr()
-        strengths = self.content if strengths is None else strengths.tocsr()
+        self.content = SortedRows((interactions > 0).astype(np.float32))
+        self.post_weight = _inverse_log_degree(np.asarray((interactions > 0).sum(axis=0)).ravel()).diagonal()
+        strengths = interactions if strengths is None else strengths
         users = max(friends.shape[0], 1)
+        strengths = strengths.tocsr()
         idf = np.log((users + 1) / (np.bincount(strengths.indices, minlength=strengths.shape[1]) + 1)).astype(np.float32)
-        self.taste = _unit_rows((strengths @ sp.diags(idf)).tocsr())
+        self.taste = SortedRows(_unit_rows((strengths @ sp.diags(idf)).tocsr()))
 
     @classmethod
     def of(cls, graph: SocialGraph, friendships: torch.Tensor) -> "Structure":
         """Returns the structure of ``graph`` with only ``friendships`` (``[2, M]``) as its friendships."""
         return cls(graph.friend_matrix(friendships), graph.interaction_matrix(), graph.interaction_matrix(weighted=True))
 
-    def shared_content(self, rows: np.ndarray) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 Adamic-Adar scores over shared posts."""
-        return _rows_product(self.content[rows], self.content_t)
+    def mutual(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Returns ``([n] common neighbours, [n] Adamic-Adar, [n] resource allocation)`` of the pairs ``(src[p], dst[p])``."""
+        pair, middle, _, _ = self.friend_rows.intersect(src, dst)
+        n = src.size
+        allocation = np.where(self.degree[middle] > 0, 1.0 / np.maximum(self.degree[middle], 1), 0.0)
+        return np.bincount(pair, minlength=n).astype(np.float32), _pair_sums(pair, self.inverse_log_degree[middle], n), _pair_sums(pair, allocation, n)
 
-    def taste_cosine(self, rows: np.ndarray) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 cosines of the users' TF-IDF-weighted interaction strengths."""
-        return _rows_product(self.taste[rows], self.taste)
+    def shared_content(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Returns ``[n]`` Adamic-Adar scores over the posts both users of each pair interacted with."""
+        pair, post, _, _ = self.content.intersect(src, dst)
+        return _pair_sums(pair, self.post_weight[post], src.size)
 
-    def common_neighbours(self, rows: np.ndarray) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 mutual-friend counts."""
-        return _rows_product(self.friends[rows], self.friends)
+    def taste_cosine(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Returns ``[n]`` cosines of the pairs' TF-IDF-weighted interaction strengths."""
+        pair, _, left, right = self.taste.intersect(src, dst)
+        return _pair_sums(pair, left * right, src.size)
 
-    def adamic_adar(self, rows: np.ndarray) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 Adamic-Adar scores."""
-        return _rows_product(self.weighted[rows], self.friends)
-
-    def resource_allocation(self, rows: np.ndarray) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 resource-allocation scores (mutual friends weighted by 1/degree)."""
-        return _rows_product(self.allocated[rows], self.friends)
-
-    def paths3(self, rows: np.ndarray, mutual: torch.Tensor | None = None) -> torch.Tensor:
-        """Returns ``[len(rows), U]`` float32 counts of 3-step friendship paths (``mutual``: the rows'
-        :meth:`common_neighbours`, when already computed)."""
-        two_steps = self.common_neighbours(rows) if mutual is None else mutual
-        return torch.from_numpy(np.ascontiguousarray((self.friends @ two_steps.numpy().T).T, dtype=np.float32))
+    def paths3(self, lines: np.ndarray, dst: np.ndarray, two_steps: SortedRows) -> np.ndarray:
+        """Returns ``[n]`` counts of 3-step friendship paths from user ``lines[p]`` to ``dst[p]``, with
+        ``two_steps`` holding the 2-step path counts from each line's user (``[lines, U]``)."""
+        pair, position = _expand(self.friends.indptr, dst)
+        return _pair_sums(pair, two_steps.lookup(lines[pair], self.friends.indices[position]), dst.size)
 
 
 @dataclass
 class ChunkFeatures:
-    """Dense features of every pair (chunk user, any user).
+    """Features of the pairs (chunk user, one of their ``C`` candidates).
 
+    Candidate lists are padded to the longest in the chunk; a padded slot is not ``allowed``.
     The second half of :data:`FEATURES` (each pair feature times the chunk user's log degree)
     is not stored: :func:`_combine` folds it into per-user coefficients, which halves the
-    memory of a chunk and skips a ``[16, c, U]`` stack.
+    memory of a chunk and skips a ``[16, c, C]`` stack.
 
     Attributes:
-        pair: ``[P, c, U]`` raw :data:`PAIR_FEATURES`.
+        pair: ``[P, c, C]`` raw :data:`PAIR_FEATURES`.
         own_degree: ``[c]`` log degree of each chunk user.
-        allowed: ``[c, U]`` bool, candidate and not forbidden (self, friend, opted out).
-        mutual: ``[c, U]`` mutual-friend counts.
+        allowed: ``[c, C]`` bool, a real candidate (never self, a friend or opted out).
+        mutual: ``[c, C]`` mutual-friend counts.
+        candidates: ``[c, C]`` int64 user rows of the candidates, ``-1`` in padded slots.
     """
 
     pair: torch.Tensor
     own_degree: torch.Tensor
     allowed: torch.Tensor
     mutual: torch.Tensor
+    candidates: torch.Tensor
 
     def values(self) -> torch.Tensor:
-        """Returns ``[F, c, U]``, every raw feature of :data:`FEATURES`."""
+        """Returns ``[F, c, C]``, every raw feature of :data:`FEATURES`."""
         return torch.cat([self.pair, self.pair * self.own_degree[None, :, None]])
 
 
@@ -142,32 +182,38 @@ def unit_text(graph: SocialGraph) -> tuple[torch.Tensor | None, torch.Tensor]:
     return F.normalize(graph.x[: graph.num_users], dim=1), has
 
 
-def chunk_features(
+def _row_dots(vectors: torch.Tensor, src: np.ndarray, dst: np.ndarray, budget: int = 2**24) -> np.ndarray:
+    """Returns ``[n]`` float32 ``vectors[src[p]] . vectors[dst[p]]``, gathering at most ``budget`` cells at once."""
+    out = np.empty(src.size, dtype=np.float32)
+    step = max(1, budget // max(vectors.shape[1], 1))
+    for start in range(0, src.size, step):
+        left, right = torch.from_numpy(src[start : start + step]), torch.from_numpy(dst[start : start + step])
+        out[start : start + step] = (vectors[left] * vectors[right]).sum(dim=1).numpy()
+    return out
+
+
+def candidate_features(
     z: torch.Tensor, text: torch.Tensor | None, has_text: torch.Tensor, structure: Structure,
-    blocked: torch.Tensor, chunk: np.ndarray, candidates: int,
+    chunk: np.ndarray, candidates: np.ndarray, two_steps: SortedRows,
 ) -> ChunkFeatures:
-    """Returns the :class:`ChunkFeatures` of the users ``chunk`` against everyone."""
-    c = torch.from_numpy(chunk)
-    n = z.shape[0]
-    dot = z[c] @ z.T
-    mutual = structure.common_neighbours(chunk)
-    aa = structure.adamic_adar(chunk)
-    cosine = torch.zeros_like(dot)
-    candidate = mutual > 0
-    m = min(candidates, n)
-    candidate.scatter_(1, torch.topk(dot, m, dim=1).indices, True)
+    """Returns the :class:`ChunkFeatures` of the users ``chunk`` (``[c]``) against their candidates
+    (``[c, C]`` user rows, ``-1`` padded), ``two_steps`` holding the chunk's 2-step path counts
+    (``[c, U]``, from :meth:`jobs.friends.candidates.CandidateGenerator.for_users`)."""
+    allowed = candidates >= 0
+    lines, slots = np.nonzero(allowed)
+    src, dst = chunk[lines], candidates[lines, slots]
+    mutual, adamic_adar, allocation = structure.mutual(src, dst)
+    cosine = np.zeros(src.size, dtype=np.float32)
     if text is not None:
-        cosine = (text[c] @ text.T) * (has_text[c, None] & has_text[None, :])
-        candidate.scatter_(1, torch.topk(cosine, m, dim=1).indices, True)
-    content = structure.shared_content(chunk)
-    top_content = torch.topk(content, m, dim=1)
-    candidate |= torch.zeros_like(candidate).scatter_(1, top_content.indices, top_content.values > 0)
-    forbidden = torch.from_numpy(structure.friends[chunk].toarray() > 0) | blocked[None, :]
-    forbidden[torch.arange(len(chunk)), c] = True
-    log_degree = torch.log1p(torch.from_numpy(structure.degree))[None, :].expand(len(chunk), n)
-    pair = [
-        dot, torch.log1p(aa), torch.log1p(structure.resource_allocation(chunk)), cosine, torch.log1p(content),
-        structure.taste_cosine(chunk), log_degree, torch.log1p(structure.paths3(chunk, mutual)),
+        both = (has_text[torch.from_numpy(src)] & has_text[torch.from_numpy(dst)]).numpy()
+        cosine = _row_dots(text, src, dst) * both
+    columns = [
+        _row_dots(z, src, dst), np.log1p(adamic_adar), np.log1p(allocation), cosine, np.log1p(structure.shared_content(src, dst)),
+        structure.taste_cosine(src, dst), np.log1p(structure.degree[dst]), np.log1p(structure.paths3(lines, dst, two_steps)),
     ]
+    pair = np.zeros((len(PAIR_FEATURES), *candidates.shape), dtype=np.float32)
+    pair[:, lines, slots] = np.stack(columns)
+    counts = np.zeros(candidates.shape, dtype=np.float32)
+    counts[lines, slots] = mutual
     own_degree = torch.log1p(torch.from_numpy(structure.degree[chunk]))
-    return ChunkFeatures(torch.stack(pair), own_degree, candidate & ~forbidden, mutual)
+    return ChunkFeatures(torch.from_numpy(pair), own_degree, torch.from_numpy(allowed), torch.from_numpy(counts), torch.from_numpy(candidates))

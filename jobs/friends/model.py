@@ -31,7 +31,8 @@ import scipy.sparse as sp
 import torch
 
 from jobs.common.interests import Interests
-from jobs.friends.features import FEATURES, PAIR_FEATURES, TEXT_COSINE, ChunkFeatures, Structure, chunk_features, unit_text
+from jobs.friends.candidates import CandidateConfig, CandidateGenerator
+from jobs.friends.features import FEATURES, PAIR_FEATURES, TEXT_COSINE, ChunkFeatures, SortedRows, Structure, candidate_features, unit_text
 from jobs.gnn.encoder import EncoderConfig, train_encoder
 from jobs.gnn.social import SocialGraph
 from jobs.gnn.sparse import mean_propagation
@@ -44,7 +45,7 @@ class FriendsConfig:
     """Parameters of the friends job."""
 
     k: int = 20
-    candidates: int = 50
+    candidates: CandidateConfig = field(default_factory=CandidateConfig)
     calibration_share: float = 0.1
     calibration_users: int = 2000
     ranker_steps: int = 150
@@ -142,17 +143,28 @@ def _calibrate(
         (np.ones(2 * len(src), dtype=np.float32), (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(num_users, num_users)
     )
     queries = np.flatnonzero(np.diff(truth.indptr) > 0)
-    budget = max(1, min(config.calibration_users, 10_000_000 // max(num_users, 1)))
-    if len(queries) > budget:
-        queries = np.sort(rng.choice(queries, budget, replace=False))
-    features = chunk_features(z, text, has_text, structure, torch.zeros(num_users, dtype=torch.bool), queries, config.candidates)
-    hidden = torch.from_numpy(truth[queries].toarray() > 0)
+    if len(queries) > config.calibration_users:
+        queries = np.sort(rng.choice(queries, config.calibration_users, replace=False))
+    generator = CandidateGenerator(structure, z, text, has_text, np.zeros(num_users, dtype=bool), config.candidates, int(rng.integers(2**31)))
+    candidates, two_steps = generator.for_users(queries)
+    features = candidate_features(z, text, has_text, structure, queries, candidates, two_steps)
+    hidden = torch.from_numpy(_held_out_slots(SortedRows(truth), queries, candidates))
     scale, weights = fit_ranker(features, hidden, config)
-    k = min(config.k, num_users)
+    k = min(config.k, candidates.shape[1])
     top = torch.topk(_combine(features, scale, weights), k, dim=1)
     hit = hidden.gather(1, top.indices) & torch.isfinite(top.values)
-    recall = float((hit.sum(dim=1) / hidden.sum(dim=1).clamp(min=1)).mean())
+    recall = float((hit.sum(dim=1) / torch.from_numpy(np.diff(truth.indptr)[queries]).clamp(min=1)).mean())
+    held = int(np.diff(truth.indptr)[queries].sum())
+    log.info("candidates (at most %d a user) hold %.4f of the held-out friends", config.candidates.most, float(hidden.sum()) / max(held, 1))
     return scale, weights, recall
+
+
+def _held_out_slots(truth: SortedRows, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Returns ``[c, C]`` bool, which candidates of each query are among its held-out friends."""
+    lines, slots = np.nonzero(candidates >= 0)
+    out = np.zeros(candidates.shape, dtype=bool)
+    out[lines, slots] = truth.lookup(queries[lines], candidates[lines, slots]) > 0
+    return out
 
 
 def fit_friend_scorer(
@@ -188,8 +200,8 @@ def fit_friend_scorer(
     return FriendScorer(z[: graph.num_users], text, has_text, scale, weights)
 
 
-def _chunks(rows: np.ndarray, num_users: int, budget: int = 8_000_000) -> Iterator[np.ndarray]:
-    size = max(1, budget // max(num_users, 1))
+def _chunks(rows: np.ndarray, per_user: int, budget: int = 2**18) -> Iterator[np.ndarray]:
+    size = max(1, budget // max(per_user, 1))
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -204,29 +216,31 @@ def suggest_friends(
 ) -> Suggestions:
     """Ranks candidates for ``users`` (default: everyone who has not opted out), ``k`` each at most.
 
-    Memory is bounded: features are dense only for a chunk of users at a time.
+    Each user's candidates are capped (:class:`jobs.friends.candidates.CandidateGenerator`), and
+    features are computed for those pairs only, a chunk of users at a time: time and memory grow
+    with the number of users times the cap, not with its square.
 
     Returns:
         :class:`Suggestions`, best first within each user.
     """
-    n = graph.num_users
     structure = Structure.of(graph, friendships)
     rows = np.flatnonzero(~graph.opt_out) if users is None else np.asarray(users, dtype=np.int64)
-    blocked = torch.from_numpy(graph.opt_out)
+    generator = CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, config.candidates)
     out: list[tuple[np.ndarray, ...]] = []
-    for chunk in _chunks(rows, n):
-        features = chunk_features(scorer.z, scorer.text, scorer.has_text, structure, blocked, chunk, config.candidates)
-        values, index = torch.topk(_combine(features, scorer.scale, scorer.weights), min(config.k, n), dim=1)
+    for chunk in _chunks(rows, config.candidates.most):
+        candidates, two_steps = generator.for_users(chunk)
+        features = candidate_features(scorer.z, scorer.text, scorer.has_text, structure, chunk, candidates, two_steps)
+        values, slot = torch.topk(_combine(features, scorer.scale, scorer.weights), min(config.k, candidates.shape[1]), dim=1)
         line, rank = torch.nonzero(torch.isfinite(values), as_tuple=True)
-        dst = index[line, rank]
+        chosen = slot[line, rank]
         out.append(
             (
                 chunk[line.numpy()],
-                dst.numpy(),
+                features.candidates[line, chosen].numpy(),
                 rank.numpy() + 1,
                 values[line, rank].numpy(),
-                features.mutual[line, dst].numpy().astype(np.int64),
-                features.pair[TEXT_COSINE][line, dst].numpy(),
+                features.mutual[line, chosen].numpy().astype(np.int64),
+                features.pair[TEXT_COSINE][line, chosen].numpy(),
             )
         )
         if on_chunk is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from jobs.common.ranking import ragged_top
 from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.spectral import degree_power, torch_csr
 
@@ -18,50 +19,6 @@ log = logging.getLogger(__name__)
 EXCLUDED = -1e30
 """The score that marks an item the user already has among the neighbour-walk scores (float32 keeps
 it below any real score whatever is added to it)."""
-
-
-def ragged_top(indptr: np.ndarray, values: np.ndarray, m: int, budget: int = 2**24) -> np.ndarray:
-    """Returns ``[R, min(m, longest row)]`` int64: the positions in ``values`` of the ``m`` largest
-    entries of each of the ``R`` rows ``values[indptr[r]:indptr[r + 1]]``, best first, ``-1`` where a
-    row has fewer.
-
-    Rows are grouped by length within a factor of two and padded to a dense block of at most
-    ``budget`` entries, so that one ``torch.topk`` serves many rows while padding at most doubles
-    the work, whether a row holds ten entries or a hundred thousand.
-
-    Args:
-        indptr: ``[R + 1]`` row pointers.
-        values: ``[nnz]`` float32 scores.
-        m: entries kept per row.
-        budget: entries of one padded block.
-    """
-    lengths = np.diff(indptr)
-    out = np.full((lengths.size, min(m, int(lengths.max(initial=0)))), -1, dtype=np.int64)
-    scores = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
-    size_class = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
-    order = np.argsort(size_class, kind="stable")
-    bounds = np.searchsorted(size_class[order], np.arange(size_class.max(initial=0) + 2))
-    for low, high in zip(bounds[:-1], bounds[1:]):
-        width = int(lengths[order[low:high]].max(initial=0))
-        if width == 0:
-            continue
-        step = max(1, budget // width)
-        for start in range(low, high, step):
-            rows = order[start : min(start + step, high)]
-            out[rows, : min(m, width)] = _block_top(indptr[rows], lengths[rows], width, scores, m)
-    return out
-
-
-def _block_top(starts: np.ndarray, lengths: np.ndarray, width: int, scores: torch.Tensor, m: int) -> np.ndarray:
-    """Returns ``[n, min(m, width)]`` positions of the top entries of ``n`` rows padded to ``width``, ``-1`` for none."""
-    offsets = torch.arange(width)
-    valid = offsets[None, :] < torch.from_numpy(lengths)[:, None]
-    positions = torch.from_numpy(starts)[:, None] + offsets[None, :]
-    padded = torch.where(valid, scores[positions.clamp(max=scores.numel() - 1)], float("-inf"))
-    _, best = torch.topk(padded, min(m, width), dim=1)
-    chosen = positions.gather(1, best)
-    chosen[~valid.gather(1, best)] = -1
-    return chosen.numpy()
 
 
 class CandidateFilter:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from jobs.recommend.candidates import CandidateFilter, ragged_top
+from jobs.common.ranking import ragged_top
+from jobs.recommend.candidates import CandidateFilter
 from jobs.recommend.graph_filter import GraphFilter
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.friends.features import FEATURES, PAIR_FEATURES, ChunkFeatures, Structure
+from jobs.friends.features import FEATURES, PAIR_FEATURES, ChunkFeatures, SortedRows, Structure
 from jobs.friends.model import FriendsConfig, _combine, fit_ranker
 
 
@@ -19,7 +19,7 @@ def test_ranker_weights_the_feature_that_ranks_the_targets_first() -> None:
     informative = PAIR_FEATURES.index("log_adamic_adar")
     values[informative] += 2.0 * targets
     allowed = torch.ones(users, candidates, dtype=torch.bool)
-    features = ChunkFeatures(values, torch.zeros(users), allowed, torch.zeros(users, candidates))
+    features = ChunkFeatures(values, torch.zeros(users), allowed, torch.zeros(users, candidates), torch.arange(candidates).expand(users, -1))
     scale, weights = fit_ranker(features, targets, FriendsConfig())
     assert weights[informative] == max(weights) > 0
     top = torch.topk(_combine(features, scale, weights), 1, dim=1).indices.squeeze(1)
@@ -30,7 +30,7 @@ def test_ranker_never_ranks_a_forbidden_candidate() -> None:
     values = torch.zeros(len(PAIR_FEATURES), 1, 3)
     values[PAIR_FEATURES.index("log_adamic_adar"), 0] = torch.tensor([5.0, 1.0, 0.0])
     allowed = torch.tensor([[False, True, True]])
-    features = ChunkFeatures(values, torch.zeros(1), allowed, torch.zeros(1, 3))
+    features = ChunkFeatures(values, torch.zeros(1), allowed, torch.zeros(1, 3), torch.tensor([[-1, 1, 2]]))
     scale, weights = fit_ranker(features, torch.tensor([[False, True, False]]), FriendsConfig())
     assert torch.isinf(_combine(features, scale, weights)[0, 0])
 
@@ -41,7 +41,7 @@ def test_scores_fold_the_by_own_degree_features_into_each_users_coefficients() -
     pair = torch.rand(len(PAIR_FEATURES), users, candidates, generator=generator)
     own_degree = torch.rand(users, generator=generator) * 3
     allowed = torch.rand(users, candidates, generator=generator) > 0.3
-    features = ChunkFeatures(pair, own_degree, allowed, torch.zeros(users, candidates))
+    features = ChunkFeatures(pair, own_degree, allowed, torch.zeros(users, candidates), torch.arange(candidates).expand(users, -1))
     assert features.values().shape == (len(FEATURES), users, candidates)
     twin = FEATURES.index("log_degree_by_own_degree")
     assert torch.allclose(features.values()[twin], pair[PAIR_FEATURES.index("log_degree")] * own_degree[:, None])
@@ -61,10 +61,11 @@ def test_structure_counts_paths_allocation_and_taste() -> None:
     friends = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(4, 4))
     listens = sp.csr_matrix(np.array([[5, 0], [0, 1], [5, 0], [0, 0]], dtype=np.float32))
     structure = Structure(friends, (listens > 0).astype(np.float32), listens)
-    row = np.array([0])
-    assert structure.common_neighbours(row)[0, 3] == 1
-    assert abs(float(structure.resource_allocation(row)[0, 3]) - 1 / 3) < 1e-6
+    src, dst = np.array([0, 0, 0]), np.array([3, 2, 1])
+    mutual, _, allocation = structure.mutual(src, dst)
+    assert mutual[0] == 1 and abs(float(allocation[0]) - 1 / 3) < 1e-6
     # 3-step walks from 0 to 3: 0-1-2-3 only (0-1-3 is two steps).
-    assert structure.paths3(row)[0, 3] == 1
-    taste = structure.taste_cosine(row)
-    assert abs(float(taste[0, 2]) - 1.0) < 1e-6 and float(taste[0, 1]) == 0.0
+    two_steps = SortedRows(friends[[0]] @ friends)
+    assert structure.paths3(np.zeros(3, dtype=np.int64), dst, two_steps)[0] == 1
+    taste = structure.taste_cosine(src, dst)
+    assert abs(float(taste[1]) - 1.0) < 1e-6 and float(taste[2]) == 0.0

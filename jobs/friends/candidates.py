@@ -1,0 +1,144 @@
+"""Candidate friends, a few hundred per user at most, so that ranking is linear in the graph.
+
+A user's candidates (:class:`CandidateGenerator`) are the union of four capped sources:
+
+1. **friends of friends**, the most 2-step paths first.  The walk starts from at most
+   ``walk_friends`` of the user's friends and goes on to at most ``walk_fanout`` of each of theirs,
+   sampled uniformly where a user has more, and each step is weighted by ``degree / kept`` so that
+   the path counts stay unbiased estimates; below the caps they are exact.  A hub with thousands of
+   friends therefore costs ``walk_friends * walk_fanout`` entries, not the square of its degree.
+2. the nearest users in the GNN's embedding space (dot product) and 3. in profile-text space
+   (cosine), from :func:`jobs.common.nearest.nearest_rows` (exact on small graphs, HNSW on large ones);
+4. **co-interaction neighbours**: the users sharing the most posts with the user, rarer posts
+   counting more (a post's audience sampled to ``content_fanout``, weighted the same way).
+
+The user, their friends and opted-out users are never candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from jobs.common.nearest import nearest_rows
+from jobs.common.ranking import ragged_top
+from jobs.friends.features import SortedRows, Structure
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """How many candidates each source gives a user.
+
+    Attributes:
+        friends_of_friends: kept per user from the 2-step walk, the most paths first.
+        walk_friends: friends of a user that the walk starts from (sampled when more).
+        walk_fanout: friends of each of those that the walk reaches (sampled when more).
+        embedding: nearest users by the GNN's dot product.
+        text: nearest users by profile-text cosine.
+        content: users sharing the most posts.
+        content_fanout: users of one post that the co-interaction walk reaches (sampled when more).
+    """
+
+    friends_of_friends: int = 100
+    walk_friends: int = 100
+    walk_fanout: int = 100
+    embedding: int = 50
+    text: int = 50
+    content: int = 50
+    content_fanout: int = 100
+
+    @property
+    def most(self) -> int:
+        """The most candidates one user can have."""
+        return self.friends_of_friends + self.embedding + self.text + self.content
+
+
+def sample_rows(matrix: sp.csr_matrix, cap: int, rng: np.random.Generator) -> sp.csr_matrix:
+    """Returns ``matrix`` with each row cut to at most ``cap`` uniformly sampled entries, each kept
+    entry multiplied by ``row length / kept`` so that a product through it stays unbiased."""
+    matrix = matrix.tocsr()
+    length = np.diff(matrix.indptr)
+    if length.max(initial=0) <= cap:
+        return matrix
+    keys = rng.random(matrix.nnz).astype(np.float32)
+    kept = ragged_top(matrix.indptr, keys, cap)
+    kept = kept[kept >= 0]
+    # ragged_top lists each row's kept positions in row order, so they line up with ``rows``.
+    rows = np.repeat(np.arange(matrix.shape[0]), np.minimum(length, cap))
+    scale = (length / np.maximum(np.minimum(length, cap), 1)).astype(np.float32)
+    return sp.csr_matrix((matrix.data[kept] * scale[rows], (rows, matrix.indices[kept])), shape=matrix.shape)
+
+
+def _padded(lines: np.ndarray, values: np.ndarray, rows: int) -> np.ndarray:
+    """Returns ``[rows, longest]`` int64: the ``values`` of each line in order, ``-1`` padded (``lines`` sorted)."""
+    counts = np.bincount(lines, minlength=rows)
+    out = np.full((rows, int(counts.max(initial=0))), -1, dtype=np.int64)
+    slot = np.arange(lines.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    out[lines, slot] = values
+    return out
+
+
+class CandidateGenerator:
+    """The candidate lists of any chunk of users (see the module).
+
+    Args:
+        structure: the friendships and interactions the candidates come from.
+        z: ``[U, D]`` GNN embeddings of the users.
+        text: ``[U, F]`` unit profile vectors, or None.
+        has_text: ``[U]`` bool, users with a profile text.
+        blocked: ``[U]`` bool, users never suggested (opted out).
+        config: the caps of each source.
+        seed: seed of the walks' sampling.
+    """
+
+    def __init__(self, structure: Structure, z: torch.Tensor, text: torch.Tensor | None, has_text: torch.Tensor,
+                 blocked: np.ndarray, config: CandidateConfig, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.structure, self.blocked, self.config = structure, blocked, config
+        self.walk_start = sample_rows(structure.friends, config.walk_friends, rng)
+        self.walk_step = sample_rows(structure.friends, config.walk_fanout, rng)
+        audiences = (sp.diags(structure.post_weight) @ structure.content.matrix.T).tocsr()
+        self.audience = sample_rows(audiences, config.content_fanout, rng)
+        self.neighbours = [nearest_rows(z, config.embedding)]
+        if text is not None:
+            self.neighbours.append(self._text_neighbours(text, has_text, config.text))
+
+    @staticmethod
+    def _text_neighbours(text: torch.Tensor, has_text: torch.Tensor, m: int) -> np.ndarray:
+        rows = np.flatnonzero(has_text.numpy())
+        out = np.full((text.shape[0], min(m, max(rows.size - 1, 0))), -1, dtype=np.int64)
+        found = nearest_rows(text[torch.from_numpy(rows)], m)
+        out[rows] = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
+        return out
+
+    def for_users(self, chunk: np.ndarray) -> tuple[np.ndarray, SortedRows]:
+        """Returns ``([c, C]`` int64 candidate rows of each user of ``chunk``, ``-1`` padded, and the
+        chunk's ``[c, U]`` 2-step path counts``), which :meth:`Structure.paths3` reads."""
+        two_steps = (self.walk_start[chunk] @ self.walk_step).tocsr()
+        sources = [self._top(two_steps, self.config.friends_of_friends)]
+        sources += [table[chunk] for table in self.neighbours]
+        if self.config.content and self.audience.nnz:
+            sources.append(self._top((self.structure.content.matrix[chunk] @ self.audience).tocsr(), self.config.content))
+        return self._allowed(chunk, np.concatenate(sources, axis=1)), SortedRows(two_steps)
+
+    def _top(self, scores: sp.csr_matrix, m: int) -> np.ndarray:
+        """Returns ``[c, m]`` the columns of each row's ``m`` largest positive entries, ``-1`` padded."""
+        scores.sum_duplicates()
+        position = ragged_top(scores.indptr, scores.data, m)
+        out = np.full((scores.shape[0], m), -1, dtype=np.int64)
+        out[:, : position.shape[1]] = np.where(position >= 0, scores.indices[np.maximum(position, 0)], -1)
+        return out
+
+    def _allowed(self, chunk: np.ndarray, proposed: np.ndarray) -> np.ndarray:
+        """Returns ``proposed`` (``[c, *]``) without duplicates, padding, the users themselves, their
+        friends and blocked users, as ``[c, C]`` padded with ``-1``."""
+        lines, slots = np.nonzero(proposed >= 0)
+        users = proposed[lines, slots]
+        keep = (users != chunk[lines]) & ~self.blocked[users]
+        keep &= self.structure.friend_rows.lookup(chunk[lines], users) == 0
+        width = self.structure.friends.shape[0]
+        codes = np.unique(lines[keep].astype(np.int64) * width + users[keep])
+        return _padded(codes // width, codes % width, chunk.size)
