@@ -9,6 +9,8 @@ file is dropped; CRLF and CR line endings read as LF.
 
 from __future__ import annotations
 
+import gzip
+
 import csv
 import json
 import math
@@ -26,15 +28,18 @@ class InputError(ValueError):
 
 
 def text_lines(path: Path, encoding: str) -> Iterator[str]:
-    """Returns the file's lines lazily (a leading UTF-8 byte-order mark dropped); undecodable
-    UTF-8 bytes become lone surrogates, not an error."""
+    """Returns the file's lines lazily (a leading UTF-8 byte-order mark dropped; a ``.gz`` file
+    decompressed as it is read); undecodable UTF-8 bytes become lone surrogates, not an error."""
     if encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"}:
         # utf-8-sig reads exactly as utf-8 but for a byte-order mark at the start; surrogateescape
         # keeps undecodable bytes visible per field instead of failing the whole file.
         encoding, errors = "utf-8-sig", "surrogateescape"
     else:
         errors = "strict"
-    with path.open("r", encoding=encoding, errors=errors, newline="") as fh:
+    opened = gzip.open(path, "rt", encoding=encoding, errors=errors, newline="") if path.suffix == ".gz" else path.open(
+        "r", encoding=encoding, errors=errors, newline=""
+    )
+    with opened as fh:
         yield from fh
 
 

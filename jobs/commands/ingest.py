@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def register(commands: Commands) -> None:
     """Adds ``ingest``."""
     parser = add_command(commands, "ingest", run_ingest, help="load data into the graph")
-    parser.add_argument("--dataset", choices=["lastfm", "gowalla", "email-eu-core", "rumoureval"])
+    parser.add_argument("--dataset", choices=["lastfm", "gowalla", "email-eu-core", "epinions", "rumoureval"])
     parser.add_argument("--path", type=Path, help="folder of the public dataset")
     parser.add_argument("--interactions", type=Path, help="a 'user item [weight]' list (tab or space separated)")
     parser.add_argument("--interaction-kind", default="interaction", help="INTERACTED.kind for --interactions")

@@ -22,7 +22,7 @@ def register_evaluation(targets: Commands) -> None:
         targets, "friends", _evaluate, uses_server=False,
         help="hide 10%% of friendships; Recall@20 and Hits@20 against Adamic-Adar and common neighbours",
     )
-    parser.add_argument("--dataset", choices=["lastfm", "synthetic"])
+    parser.add_argument("--dataset", choices=["lastfm", "epinions", "synthetic"])
     parser.add_argument("--path", type=Path, help="folder of the public dataset")
     parser.add_argument("--edges", type=Path, help="a 'src dst' edge list")
     parser.add_argument("--users", type=int, default=2000, help="size of the synthetic graph")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
-
 from graph.ingest.datasets import (
+    epinions_steps,
     gowalla_steps,
     lastfm_steps,
     namespaced,
@@ -73,3 +74,20 @@ def test_lastfm_tagging_aggregates_valid_assignments_only(tmp_path: Path) -> Non
         (3, "lastfm:6", "fußball", "1"),
         (6, "lastfm:5", "metal", "1"),
     ]
+
+
+def test_epinions_reads_gzipped_trust_and_ratings_with_their_lines(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "trust.tsv.gz", "wt") as trust:
+        trust.write("truster_id\ttrustee_id\n15373\t9831\n4247\t4247\n")
+    with gzip.open(tmp_path / "ratings.tsv.gz", "wt") as ratings:
+        ratings.write("user_id\titem_id\tcategory_id\trating\n1\t7\t3\t5\n2\t7\n")
+    follows, rated = epinions_steps(tmp_path)
+    assert [(r.line, r.fields["src"], r.fields["dst"]) for r in follows.rows()] == [
+        (2, "epinions:15373", "epinions:9831"), (3, "epinions:4247", "epinions:4247"),
+    ]
+    rows = list(rated.rows())
+    assert isinstance(rows[0], RawRow) and rows[0].line == 2
+    assert {k: rows[0].fields[k] for k in ("src", "dst", "weight", "kind")} == {
+        "src": "epinions:1", "dst": "epinions:7", "weight": "5", "kind": "rating",
+    }
+    assert isinstance(rows[1], Reject) and (rows[1].line, rows[1].field) == (3, "*")

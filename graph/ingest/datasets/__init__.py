@@ -7,7 +7,8 @@ every step a checkpoint key made of the dataset, the kind and a digest of the
 files the step reads.
 
 Modules: one per dataset, :mod:`~graph.ingest.datasets.lastfm`,
-:mod:`~graph.ingest.datasets.gowalla`, :mod:`~graph.ingest.datasets.email_eu_core` and
+:mod:`~graph.ingest.datasets.gowalla`, :mod:`~graph.ingest.datasets.email_eu_core`,
+:mod:`~graph.ingest.datasets.epinions` and
 :mod:`~graph.ingest.datasets.rumoureval`, and :mod:`~graph.ingest.datasets.common` for
 what they share (namespaced ids, required files, checkpoint keys, renamed columns).
 This package holds the registry (:data:`DATASETS`, :func:`dataset_steps`) and
@@ -55,6 +56,7 @@ from pathlib import Path
 
 from graph.ingest.datasets.common import namespaced
 from graph.ingest.datasets.email_eu_core import EMAIL_EU_CORE, email_eu_core_steps
+from graph.ingest.datasets.epinions import EPINIONS, epinions_steps
 from graph.ingest.datasets.gowalla import GOWALLA, gowalla_steps
 from graph.ingest.datasets.lastfm import LASTFM, lastfm_steps
 from graph.ingest.datasets.rumoureval import RUMOUREVAL, rumoureval_steps
@@ -64,12 +66,14 @@ from graph.ingest.steps import Step
 __all__ = [
     "DATASETS",
     "EMAIL_EU_CORE",
+    "EPINIONS",
     "GOWALLA",
     "KNOWN_REJECTS",
     "LASTFM",
     "RUMOUREVAL",
     "dataset_steps",
     "email_eu_core_steps",
+    "epinions_steps",
     "gowalla_steps",
     "lastfm_steps",
     "namespaced",
@@ -80,6 +84,7 @@ DATASETS: dict[str, Callable[[Path], list[Step]]] = {
     LASTFM: lastfm_steps,
     GOWALLA: gowalla_steps,
     EMAIL_EU_CORE: email_eu_core_steps,
+    EPINIONS: epinions_steps,
     RUMOUREVAL: rumoureval_steps,
 }
 """Each dataset's name (as ``--dataset`` takes it) and the function that plans its load from its folder."""
