@@ -1,6 +1,6 @@
 """How the GNN jobs' compute scales with the number of users, measured on random social graphs.
 
-``python -m bench.scale [--users 5000 20000] [--epochs 3]`` builds, for each size, a random
+``python -m bench.scale [--users 5000 20000] [--epochs 3] [--steps …]`` builds, for each size, a random
 graph in memory shaped like the demo network (10 friends, 2 posts and 20 interactions per user,
 384-d text vectors on every node; no Neo4j involved: this measures the jobs' models, not the
 reads and writes) and times, each in a fresh process so that its peak memory is its own:
@@ -55,43 +55,39 @@ def random_graph(num_users: int, seed: int = 0) -> SocialGraph:
     )
 
 
-def measure(num_users: int, epochs: int) -> dict[str, Any]:
-    """Runs every step on a graph of ``num_users`` users in this process.
+STEPS = ("encoder_epoch_s", "communities_s", "friends_suggest_s", "lightgcn_epoch_s", "recommend_top20_s")
+
+
+def measure(num_users: int, epochs: int, steps: Sequence[str] = ()) -> dict[str, Any]:
+    """Runs the ``steps`` (default: all of :data:`STEPS`) on a graph of ``num_users`` users in this process.
 
     Returns:
         Seconds per step and the peak resident memory in GiB.
     """
+    steps = steps or STEPS
     graph = random_graph(num_users)
     cpu = torch.device("cpu")
     encoder = EncoderConfig(epochs=epochs)
-    _, encoder_s = timed(lambda: train_encoder(graph, graph.friendships, encoder, seed_everything(0), cpu))
-    communities = CommunityConfig()
-    _, communities_s = timed(
-        lambda: detect(graph, community_embeddings(graph, communities, encoder, seed_everything(0), cpu), communities, seed=0)
-    )
-    config = FriendsConfig(encoder=encoder)
-    scorer, fit_s = timed(lambda: fit_friend_scorer(graph, graph.friendships, config, seed_everything(0), cpu))
-    _, suggest_s = timed(lambda: suggest_friends(graph, graph.friendships, scorer, config))
+    out: dict[str, Any] = {"users": num_users, "friendships": int(graph.friendships.shape[1]), "interactions": int(graph.interactions.shape[1])}
+    if "encoder_epoch_s" in steps:
+        out["encoder_epoch_s"] = timed(lambda: train_encoder(graph, graph.friendships, encoder, seed_everything(0), cpu))[1] / epochs
+    if "communities_s" in steps:
+        communities = CommunityConfig()
+        out["communities_s"] = timed(
+            lambda: detect(graph, community_embeddings(graph, communities, encoder, seed_everything(0), cpu), communities, seed=0)
+        )[1]
+    if "friends_suggest_s" in steps:
+        config = FriendsConfig(encoder=encoder)
+        scorer, out["friends_fit_s"] = timed(lambda: fit_friend_scorer(graph, graph.friendships, config, seed_everything(0), cpu))
+        out["friends_suggest_s"] = timed(lambda: suggest_friends(graph, graph.friendships, scorer, config))[1]
     users, posts = graph.interactions.numpy()
-    data = Interactions(users, posts, graph.num_users, len(graph.posts), graph.x[: graph.num_users], graph.x[graph.num_users:])
-    trained, lightgcn_s = timed(lambda: train(data, TrainConfig(epochs=1), cpu))
-    known = csr_from_pairs(users, posts, graph.num_users)
-    _, recommend_s = timed(lambda: recommend(*trained.embeddings(), *known, 20))
-    return {
-        "users": num_users,
-        "friendships": int(graph.friendships.shape[1]),
-        "interactions": int(users.size),
-        "encoder_epoch_s": encoder_s / epochs,
-        "communities_s": communities_s,
-        "friends_suggest_s": suggest_s,
-        "friends_fit_s": fit_s,
-        "lightgcn_epoch_s": lightgcn_s,
-        "recommend_top20_s": recommend_s,
-        "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-    }
-
-
-STEPS = ("encoder_epoch_s", "communities_s", "friends_suggest_s", "lightgcn_epoch_s", "recommend_top20_s")
+    if "lightgcn_epoch_s" in steps or "recommend_top20_s" in steps:
+        data = Interactions(users, posts, graph.num_users, len(graph.posts), graph.x[: graph.num_users], graph.x[graph.num_users:])
+        trained, out["lightgcn_epoch_s"] = timed(lambda: train(data, TrainConfig(epochs=1), cpu))
+        known = csr_from_pairs(users, posts, graph.num_users)
+        out["recommend_top20_s"] = timed(lambda: recommend(*trained.embeddings(), *known, 20))[1]
+    out["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,26 +99,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--users", nargs="+", type=int, default=[5_000, 20_000])
     parser.add_argument("--epochs", type=int, default=3, help="encoder epochs to average over")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="the steps to time (default: all)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.users[0], args.epochs)))
+        print(json.dumps(measure(args.users[0], args.epochs, args.steps)))
         return 0
     logging.basicConfig(level=logging.WARNING)
     rows = []
     for users in sorted(args.users):
-        command = [sys.executable, "-m", "bench.scale", "--one", "--users", str(users), "--epochs", str(args.epochs)]
+        command = [sys.executable, "-m", "bench.scale", "--one", "--users", str(users), "--epochs", str(args.epochs), "--steps", *args.steps]
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     smallest = rows[0]
     for row in rows:
-        for step in STEPS:
+        for step in args.steps:
             per_user = row[step] / row["users"]
             row[f"{step}_vs_smallest"] = per_user / (smallest[step] / smallest["users"])
     print(f"machine: {machine()}\n")
-    print(table(rows, ["users", "friendships", "interactions", *STEPS, "peak_gib"]))
+    print(table(rows, ["users", "friendships", "interactions", *args.steps, "peak_gib"]))
     print("\nseconds per user relative to the smallest size (1 = linear):\n")
-    print(table(rows, ["users", *(f"{step}_vs_smallest" for step in STEPS)]))
+    print(table(rows, ["users", *(f"{step}_vs_smallest" for step in args.steps)]))
     return 0
 
 

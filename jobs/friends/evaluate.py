@@ -2,8 +2,9 @@
 
 The model and the baselines (common neighbours, Adamic-Adar) see the same 90%.  The baselines
 rank every user who is not already a friend; the model ranks its capped candidates
-(:mod:`jobs.friends.candidates`), and ``candidate_recall`` is the share of the hidden friends
-those candidates hold.  Recall@k and Hits@k are averaged over users with at least one hidden
+(:mod:`jobs.friends.candidates`).  ``candidate_recall`` is the share of the hidden friends
+those candidates hold, and ``uncapped_candidate_recall`` the share with every friend of a
+friend kept, as the job did before its candidates were capped.  Recall@k and Hits@k are averaged over users with at least one hidden
 friend.  The model is measured with and without text features, so the text's contribution is
 visible.
 """
@@ -59,33 +60,47 @@ def _baseline_top_k(structure: Structure, queries: np.ndarray, k: int, score: st
 
 
 def _model_top_k(graph: SocialGraph, visible: torch.Tensor, queries: np.ndarray, config: FriendsConfig, seed: int,
-                 on_epoch: Callable[[int, float], None] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Returns ``([q, k]`` the model's top ``k`` of each query, ``[q, C]`` their candidates``)."""
+                 on_epoch: Callable[[int, float], None] | None) -> tuple[np.ndarray, dict[str, CandidateGenerator]]:
+    """Returns ``([q, k]`` the model's top ``k`` of each query, its candidate generators by name``):
+    ``capped`` is the job's, ``uncapped`` keeps every friend of a friend."""
     generator = seed_everything(seed)
     scorer = fit_friend_scorer(graph, visible, config, generator, torch.device("cpu"), on_epoch)
     found = suggest_friends(graph, visible, scorer, config, users=queries)
     predicted = np.full((len(queries), config.k), -1, dtype=np.int64)
     line = np.searchsorted(queries, found.src)
     predicted[line, found.rank - 1] = found.dst
-    candidates, _ = CandidateGenerator(
-        Structure.of(graph, visible), scorer.z, scorer.text, scorer.has_text, graph.opt_out, config.candidates
-    ).for_users(queries)
-    return predicted, candidates
+    structure = Structure.of(graph, visible)
+    everyone = graph.num_users
+    uncapped = dataclasses.replace(config.candidates, friends_of_friends=everyone, walk_friends=everyone, walk_fanout=everyone)
+    generators = {
+        name: CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, caps)
+        for name, caps in (("capped", config.candidates), ("uncapped", uncapped))
+    }
+    return predicted, generators
 
 
-def _candidate_recall(candidates: np.ndarray, queries: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> float:
-    """Returns the share of the queries' hidden friends that are among their candidates."""
-    lines, slots = np.nonzero(candidates >= 0)
+def _candidate_recall(generator: CandidateGenerator, queries: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                      budget: int = 2**22) -> tuple[float, float]:
+    """Returns ``(share of the queries' hidden friends among their candidates, mean candidates per query)``."""
     hidden = SortedRows(sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(indptr.size - 1, indptr.size - 1)))
-    found = hidden.lookup(queries[lines], candidates[lines, slots]) > 0
-    return float(found.sum()) / max(int(np.diff(indptr)[queries].sum()), 1)
+    found = listed = 0
+    step = max(1, budget // max(int(generator.structure.degree.max(initial=1)) ** 2, generator.config.most, 1))
+    for start in range(0, len(queries), step):
+        rows = queries[start : start + step]
+        candidates, _ = generator.for_users(rows)
+        lines, slots = np.nonzero(candidates >= 0)
+        found += int((hidden.lookup(rows[lines], candidates[lines, slots]) > 0).sum())
+        listed += lines.size
+    return found / max(int(np.diff(indptr)[queries].sum()), 1), listed / max(len(queries), 1)
 
 
-def _measured(model: tuple[np.ndarray, np.ndarray], indptr: np.ndarray, indices: np.ndarray, queries: np.ndarray, k: int) -> dict:
-    predicted, candidates = model
+def _measured(model: tuple[np.ndarray, dict[str, CandidateGenerator]], indptr: np.ndarray, indices: np.ndarray,
+              queries: np.ndarray, k: int) -> dict:
+    predicted, generators = model
     metrics = ranking_metrics(predicted, indptr, indices, queries, k)
-    metrics["candidate_recall"] = _candidate_recall(candidates, queries, indptr, indices)
-    metrics["candidates_per_user"] = float((candidates >= 0).sum(axis=1).mean()) if len(queries) else 0.0
+    for name, generator in generators.items():
+        prefix = "" if name == "capped" else f"{name}_"
+        metrics[f"{prefix}candidate_recall"], metrics[f"{prefix}candidates_per_user"] = _candidate_recall(generator, queries, indptr, indices)
     return metrics
 
 

@@ -182,14 +182,17 @@ def unit_text(graph: SocialGraph) -> tuple[torch.Tensor | None, torch.Tensor]:
     return F.normalize(graph.x[: graph.num_users], dim=1), has
 
 
-def _row_dots(vectors: torch.Tensor, src: np.ndarray, dst: np.ndarray, budget: int = 2**24) -> np.ndarray:
-    """Returns ``[n]`` float32 ``vectors[src[p]] . vectors[dst[p]]``, gathering at most ``budget`` cells at once."""
-    out = np.empty(src.size, dtype=np.float32)
-    step = max(1, budget // max(vectors.shape[1], 1))
-    for start in range(0, src.size, step):
-        left, right = torch.from_numpy(src[start : start + step]), torch.from_numpy(dst[start : start + step])
-        out[start : start + step] = (vectors[left] * vectors[right]).sum(dim=1).numpy()
-    return out
+def _candidate_dots(vectors: torch.Tensor, chunk: np.ndarray, candidates: np.ndarray, budget: int = 2**24) -> np.ndarray:
+    """Returns ``[c, C]`` float32 ``vectors[chunk[i]] . vectors[candidates[i, j]]`` (0 in padded slots),
+    gathering at most ``budget`` cells of candidate vectors at once."""
+    c, width = candidates.shape
+    out = np.zeros((c, width), dtype=np.float32)
+    step = max(1, budget // max(width * vectors.shape[1], 1))
+    for start in range(0, c, step):
+        block = torch.from_numpy(np.maximum(candidates[start : start + step], 0))
+        left = vectors[torch.from_numpy(chunk[start : start + step])]
+        out[start : start + step] = torch.bmm(vectors[block], left[:, :, None])[:, :, 0].numpy()
+    return np.where(candidates >= 0, out, 0.0)
 
 
 def candidate_features(
@@ -206,9 +209,9 @@ def candidate_features(
     cosine = np.zeros(src.size, dtype=np.float32)
     if text is not None:
         both = (has_text[torch.from_numpy(src)] & has_text[torch.from_numpy(dst)]).numpy()
-        cosine = _row_dots(text, src, dst) * both
+        cosine = _candidate_dots(text, chunk, candidates)[lines, slots] * both
     columns = [
-        _row_dots(z, src, dst), np.log1p(adamic_adar), np.log1p(allocation), cosine, np.log1p(structure.shared_content(src, dst)),
+        _candidate_dots(z, chunk, candidates)[lines, slots], np.log1p(adamic_adar), np.log1p(allocation), cosine, np.log1p(structure.shared_content(src, dst)),
         structure.taste_cosine(src, dst), np.log1p(structure.degree[dst]), np.log1p(structure.paths3(lines, dst, two_steps)),
     ]
     pair = np.zeros((len(PAIR_FEATURES), *candidates.shape), dtype=np.float32)

@@ -90,6 +90,7 @@ def run_friends(
             "exposure_gini": round(exposure["gini"], 4),
             "top1pct_popular_share": round(exposure["top1pct_share"], 4),
             "weights": {name: round(float(w), 4) for name, w in zip(FEATURES, scorer.weights)},
+            **{f"held_out_{name.replace('@', '_at_')}": round(value, 4) for name, value in scorer.calibration.items()},
             "hard_negatives": int(ignored.shape[1]),
             "seconds": round(time.perf_counter() - started, 2),
         }

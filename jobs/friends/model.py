@@ -1,9 +1,10 @@
 """Friend suggestions: candidates from the network and from embedding space, scored by a GNN link predictor.
 
-For each user the candidates are friends of friends plus the nearest users in the GNN's
-embedding space and, when profiles carry text, in text-embedding space, so that strangers
-with shared interests can be found; so are the users who interacted with the same posts.
-A candidate's score is a weighted sum of sixteen standardised features (:data:`FEATURES`).
+Each user's candidates, a few hundred at most (:mod:`jobs.friends.candidates`), are friends of
+friends plus the nearest users in the GNN's embedding space and, when profiles carry text, in
+text-embedding space, so that strangers with shared interests can be found; so are the users
+who interacted with the same posts.  Features are computed for those pairs only, so the cost
+grows with the number of users times the cap.  A candidate's score is a weighted sum of sixteen standardised features (:data:`FEATURES`).
 Eight describe the pair: the GNN's dot product, Adamic-Adar and resource allocation over
 friendships (log), profile-text cosine, shared content (Adamic-Adar over the posts both
 interacted with, log), taste cosine (TF-IDF-weighted interaction strengths, e.g. listen counts),
@@ -66,6 +67,8 @@ class FriendScorer:
         has_text: ``[U]`` bool.
         scale: ``[F]`` divisors that standardise :data:`FEATURES`.
         weights: ``[F]`` weights of the standardised features.
+        calibration: figures on the held-out friendships the weights were fitted on:
+            ``recall@k`` of the ranking and ``candidate_recall``, the share of them the candidates hold.
     """
 
     z: torch.Tensor
@@ -73,6 +76,7 @@ class FriendScorer:
     has_text: torch.Tensor
     scale: np.ndarray
     weights: np.ndarray
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,7 +141,7 @@ def fit_ranker(features: ChunkFeatures, targets: torch.Tensor, config: FriendsCo
 def _calibrate(
     z: torch.Tensor, text: torch.Tensor | None, has_text: torch.Tensor, structure: Structure,
     held_out: torch.Tensor, num_users: int, config: FriendsConfig, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     src, dst = held_out.numpy()
     truth = sp.csr_matrix(
         (np.ones(2 * len(src), dtype=np.float32), (np.concatenate([src, dst]), np.concatenate([dst, src]))), shape=(num_users, num_users)
@@ -155,8 +159,7 @@ def _calibrate(
     hit = hidden.gather(1, top.indices) & torch.isfinite(top.values)
     recall = float((hit.sum(dim=1) / torch.from_numpy(np.diff(truth.indptr)[queries]).clamp(min=1)).mean())
     held = int(np.diff(truth.indptr)[queries].sum())
-    log.info("candidates (at most %d a user) hold %.4f of the held-out friends", config.candidates.most, float(hidden.sum()) / max(held, 1))
-    return scale, weights, recall
+    return scale, weights, {f"recall@{config.k}": recall, "candidate_recall": float(hidden.sum()) / max(held, 1)}
 
 
 def _held_out_slots(truth: SortedRows, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -192,12 +195,12 @@ def fit_friend_scorer(
     text = text if config.encoder.use_text else None
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     structure = Structure.of(graph, fit)
-    scale, weights, recall = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
-    log.info("friend scorer weights %s (held-out recall@%d %.4f)", dict(zip(FEATURES, weights.tolist())), config.k, recall)
+    scale, weights, figures = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
+    log.info("friend scorer weights %s (held out: %s)", dict(zip(FEATURES, weights.tolist())), figures)
     with torch.no_grad():
         x = graph.x.to(device) if config.encoder.use_text and graph.x is not None else None
         z = model(mean_propagation(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()
-    return FriendScorer(z[: graph.num_users], text, has_text, scale, weights)
+    return FriendScorer(z[: graph.num_users], text, has_text, scale, weights, figures)
 
 
 def _chunks(rows: np.ndarray, per_user: int, budget: int = 2**18) -> Iterator[np.ndarray]:

@@ -146,6 +146,10 @@ def test_friends_job_writes_valid_explained_suggestions(
     planted = synthetic[1].set_index("user")["community"]
     same = (frame["a"].map(planted) == frame["b"].map(planted)).mean()
     assert same >= 0.7, same
+    # The capped candidates hold most held-out friendships, and the ranking finds a share of them.
+    metrics = summary["metrics"]
+    assert metrics["held_out_candidate_recall"] >= 0.5, metrics
+    assert 0 < metrics["held_out_recall_at_10"] <= metrics["held_out_candidate_recall"], metrics
 
 
 def test_friend_suggestions_are_reproducible_for_a_seed(social: SocialGraph) -> None:

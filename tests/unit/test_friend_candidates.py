@@ -80,8 +80,8 @@ def test_candidates_are_capped_and_never_self_friends_or_blocked() -> None:
     assert not np.any(u == v) and not blocked[v].any() and not structure.friends[u, v].any()
     codes = u * users + v
     assert np.unique(codes).size == codes.size
-    # Every user's 30 strongest friends of friends are there (the walk is exact below its caps).
-    two_steps = structure.friends @ structure.friends
+    # The 30 friends of friends with the highest resource allocation are there (the walk is exact below its caps).
+    two_steps = structure.friends @ sp.diags(1 / np.maximum(structure.degree, 1)) @ structure.friends
     strongest = np.asarray(two_steps[7].todense()).ravel()
     strongest[[7, *structure.friends[7].indices, *np.flatnonzero(blocked)]] = 0
     threshold = np.sort(strongest)[-30]
