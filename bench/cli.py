@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("which", nargs="*", metavar="{ingest,snapshot,embed,sentiment}", help="default: all four")
     parser.add_argument("--datasets", nargs="+", default=["lastfm", "gowalla"], choices=["lastfm", "gowalla"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10_000, 2_000, 50_000])
+    parser.add_argument("--tweets", type=int, default=4_000, help="TweetEval tweets for the embedding backends (default 4,000)")
     args = parser.parse_args(argv)
     which = args.which or ["ingest", "snapshot", "embed", "sentiment"]
     if set(which) - {"ingest", "snapshot", "embed", "sentiment"}:
@@ -54,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "embed" in which:
             print("\n## Embedding, synthetic network of 2,000 users (texts/s, CPU)\n")
             print(table(embed.run(store), ["path", "texts", "seconds", "rate", "ratio"]))
+            print(f"\n## Embedding backends on the CPU, first {args.tweets:,} TweetEval test tweets (texts/s, cosine to fp32)\n")
+            print(table(embed.backends(embed.tweets(args.tweets)), ["backend", "texts", "seconds", "rate", "ratio", "mean_cosine", "min_cosine"]))
         if "sentiment" in which:
             print("\n## Sentiment classifier, first 2,000 TweetEval test tweets; the job on a synthetic network of 1,000 users (posts/s, CPU)\n")
             print(table(sentiment.run(store), ["path", "posts", "seconds", "rate", "vs_vader"]))

@@ -23,6 +23,10 @@ class ConfigError(ValueError):
     """Raised for a configuration value that cannot be used; the message names the variable."""
 
 
+EMBED_BACKENDS = ("fp32", "int8")
+"""How the text model runs on a CPU: PyTorch in float32, or the int8 ONNX Runtime model built from the same weights."""
+
+
 class LocalServerMissing(FileNotFoundError):
     """Raised when no ``NEO4J_URI`` is set and the local server has never been started."""
 
@@ -40,6 +44,13 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"environment variable {name}={value!r} is not an integer") from exc
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"environment variable {name}={value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 TEST_WIPE_VARIABLE = "SOCIOGRAPH_TEST_ALLOW_WIPE"
@@ -148,6 +159,7 @@ class Settings:
         page_size: nodes per page when reading snapshots.
         embedding_model: name of the packaged text model (see ``text/models.py``).
         embed_batch_size: texts per forward pass of the text model.
+        embed_backend: ``fp32`` or ``int8`` (see :data:`EMBED_BACKENDS`), for the text model on a CPU; a GPU runs fp32.
         device: ``cpu``, ``cuda`` or ``auto`` (GPU when present).
     """
 
@@ -156,6 +168,7 @@ class Settings:
     page_size: int = 50_000
     embedding_model: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
+    embed_backend: str = "fp32"
     device: str = "auto"
 
     @classmethod
@@ -179,6 +192,7 @@ class Settings:
             page_size=_env_int("SOCIOGRAPH_PAGE_SIZE", cls.page_size),
             embedding_model=os.environ.get("SOCIOGRAPH_EMBEDDING_MODEL", cls.embedding_model),
             embed_batch_size=_env_int("SOCIOGRAPH_EMBED_BATCH_SIZE", cls.embed_batch_size),
+            embed_backend=_env_choice("SOCIOGRAPH_EMBED_BACKEND", cls.embed_backend, EMBED_BACKENDS),
             device=os.environ.get("SOCIOGRAPH_DEVICE", cls.device),
         )
 

@@ -6,10 +6,12 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from graph.config import EMBED_BACKENDS, Settings
 from text.models import USEM3, PackagedModel, packaged_model
 
 log = logging.getLogger(__name__)
@@ -37,22 +39,43 @@ class Encoder:
         model: a name from :data:`text.models.MODELS`.
         device: ``cpu``, ``cuda`` or ``auto``.
         batch_size: texts per forward pass.
+        backend: ``fp32`` or ``int8`` on a CPU (default: ``Settings.embed_backend``); a GPU always runs fp32.
+        cache_dir: where the int8 model is built (default: the settings' cache directory).
     """
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "auto", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        device: str = "auto",
+        batch_size: int = 64,
+        backend: str | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
         self.spec: PackagedModel = packaged_model(model)
         self.batch_size = batch_size
+        self.model = None
+        self._int8 = None
         if self.spec.backend == USEM3:
             # Pure numpy: it runs on the CPU whatever device was asked for.
-            self.device = "cpu"
+            self.device, self.backend = "cpu", "numpy"
             self._use = self.spec.module().USE(threads=os.cpu_count() or 1)
-            self.model = None
         else:
-            from sentence_transformers import SentenceTransformer
-
             self.device = resolve_device(device)
-            self.model = SentenceTransformer(str(self.spec.path()), device=self.device)
-        log.info("text model %s (%d-d) on %s", self.spec.name, self.spec.dim, self.device)
+            settings = Settings.from_env()
+            backend = backend or settings.embed_backend
+            if backend not in EMBED_BACKENDS:
+                raise ValueError(f"unknown embedding backend {backend!r}; known: {', '.join(EMBED_BACKENDS)}")
+            self.backend = backend if self.device == "cpu" else "fp32"
+            if self.backend == "int8":
+                from text.int8 import Int8Model, artefact
+
+                path = artefact(self.spec.name, self.spec.path(), cache_dir or settings.server.cache_dir)
+                self._int8 = Int8Model(path, self.spec.path())
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                self.model = SentenceTransformer(str(self.spec.path()), device=self.device)
+        log.info("text model %s (%d-d) on %s, %s", self.spec.name, self.spec.dim, self.device, self.backend)
 
     @property
     def name(self) -> str:
@@ -70,7 +93,9 @@ class Encoder:
         keep = [i for i, t in enumerate(texts) if t and t.strip()]
         if keep:
             clipped = [texts[i][:MAX_CHARS] for i in keep]
-            if self.model is None:
+            if self._int8 is not None:
+                vectors = self._int8.encode(clipped, self.batch_size)
+            elif self.model is None:
                 vectors = np.concatenate(
                     [self._use.encode(clipped[i : i + self.batch_size]) for i in range(0, len(clipped), self.batch_size)]
                 )
