@@ -111,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = [sys.executable, "-m", "bench.scale", "--one", "--users", str(users), "--epochs", str(args.epochs), "--steps", *args.steps]
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
+        # A large size can run for an hour: what is measured so far is not lost with it.
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     smallest = rows[0]
     for row in rows:
         for step in args.steps:

@@ -97,10 +97,12 @@ class CandidateGenerator:
         blocked: ``[U]`` bool, users never suggested (opted out).
         config: the caps of each source.
         seed: seed of the walks' sampling.
+        users: the only users :meth:`for_users` will be asked for (default: everyone); the nearest
+            neighbours are searched for them alone.
     """
 
     def __init__(self, structure: Structure, z: torch.Tensor, text: torch.Tensor | None, has_text: torch.Tensor,
-                 blocked: np.ndarray, config: CandidateConfig, seed: int = 0) -> None:
+                 blocked: np.ndarray, config: CandidateConfig, seed: int = 0, users: np.ndarray | None = None) -> None:
         rng = np.random.default_rng(seed)
         self.structure, self.blocked, self.config = structure, blocked, config
         self.walk_start = sample_rows(structure.friends, config.walk_friends, rng)
@@ -109,25 +111,34 @@ class CandidateGenerator:
         self.allocation_step = (sp.diags(inverse_degree) @ self.walk_step).tocsr()
         audiences = (sp.diags(structure.post_weight) @ structure.content.matrix.T).tocsr()
         self.audience = sample_rows(audiences, config.content_fanout, rng)
-        self.neighbours = [nearest_rows(z, config.embedding)]
+        self.users = np.arange(structure.friends.shape[0]) if users is None else np.sort(users)
+        self.neighbours = [nearest_rows(z, config.embedding, self.users)]
         if text is not None:
             self.neighbours.append(self._text_neighbours(text, has_text, config.text))
 
-    @staticmethod
-    def _text_neighbours(text: torch.Tensor, has_text: torch.Tensor, m: int) -> np.ndarray:
+    def _text_neighbours(self, text: torch.Tensor, has_text: torch.Tensor, m: int) -> np.ndarray:
+        """Returns ``[len(self.users), m]`` each user's nearest users by text among those with text, ``-1`` padded."""
         rows = np.flatnonzero(has_text.numpy())
-        out = np.full((text.shape[0], min(m, max(rows.size - 1, 0))), -1, dtype=np.int64)
-        found = nearest_rows(text[torch.from_numpy(rows)], m)
-        out[rows] = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
+        queries = np.flatnonzero(has_text.numpy()[self.users])
+        out = np.full((self.users.size, min(m, max(rows.size - 1, 0))), -1, dtype=np.int64)
+        found = nearest_rows(text[torch.from_numpy(rows)], m, np.searchsorted(rows, self.users[queries]))
+        out[queries] = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
         return out
 
     def for_users(self, chunk: np.ndarray) -> tuple[np.ndarray, SortedRows]:
         """Returns ``([c, C]`` int64 candidate rows of each user of ``chunk``, ``-1`` padded, and the
-        chunk's ``[c, U]`` 2-step path counts``), which :meth:`Structure.paths3` reads."""
+        chunk's ``[c, U]`` 2-step path counts``), which :meth:`Structure.paths3` reads.
+
+        Raises:
+            ValueError: when ``chunk`` holds a user outside the generator's ``users``.
+        """
         starts = self.walk_start[chunk]
         two_steps = (starts @ self.walk_step).tocsr()
         sources = [self._top(starts @ self.allocation_step, chunk, self.config.friends_of_friends)]
-        sources += [table[chunk] for table in self.neighbours]
+        position = np.minimum(np.searchsorted(self.users, chunk), self.users.size - 1)
+        if chunk.size and not np.array_equal(self.users[position], chunk):
+            raise ValueError("candidates asked for users the generator was not built for")
+        sources += [table[position] for table in self.neighbours]
         if self.config.content and self.audience.nnz:
             sources.append(self._top(self.structure.content.matrix[chunk] @ self.audience, chunk, self.config.content))
         return self._allowed(chunk, np.concatenate(sources, axis=1)), SortedRows(two_steps)

@@ -73,7 +73,7 @@ def _model_top_k(graph: SocialGraph, visible: torch.Tensor, queries: np.ndarray,
     everyone = graph.num_users
     uncapped = dataclasses.replace(config.candidates, friends_of_friends=everyone, walk_friends=everyone, walk_fanout=everyone)
     generators = {
-        name: CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, caps)
+        name: CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, caps, users=queries)
         for name, caps in (("capped", config.candidates), ("uncapped", uncapped))
     }
     return predicted, generators

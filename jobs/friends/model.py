@@ -149,7 +149,9 @@ def _calibrate(
     queries = np.flatnonzero(np.diff(truth.indptr) > 0)
     if len(queries) > config.calibration_users:
         queries = np.sort(rng.choice(queries, config.calibration_users, replace=False))
-    generator = CandidateGenerator(structure, z, text, has_text, np.zeros(num_users, dtype=bool), config.candidates, int(rng.integers(2**31)))
+    generator = CandidateGenerator(
+        structure, z, text, has_text, np.zeros(num_users, dtype=bool), config.candidates, int(rng.integers(2**31)), users=queries
+    )
     candidates, two_steps = generator.for_users(queries)
     features = candidate_features(z, text, has_text, structure, queries, candidates, two_steps)
     hidden = torch.from_numpy(_held_out_slots(SortedRows(truth), queries, candidates))
@@ -228,7 +230,7 @@ def suggest_friends(
     """
     structure = Structure.of(graph, friendships)
     rows = np.flatnonzero(~graph.opt_out) if users is None else np.asarray(users, dtype=np.int64)
-    generator = CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, config.candidates)
+    generator = CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, config.candidates, users=rows)
     out: list[tuple[np.ndarray, ...]] = []
     for chunk in _chunks(rows, config.candidates.most):
         candidates, two_steps = generator.for_users(chunk)

@@ -115,3 +115,26 @@ def test_nearest_rows_exact_and_hnsw_agree() -> None:
     assert not np.any(approximate == np.arange(3000)[:, None])
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approximate)])
     assert overlap >= 0.9
+
+
+def test_hnsw_on_wide_vectors_finds_the_exact_neighbours_through_their_top_directions() -> None:
+    # Text embeddings are close to low-rank: 384 dimensions driven by a few dozen latent ones.
+    generator = torch.Generator().manual_seed(5)
+    latent = torch.randn(3000, 24, generator=generator)
+    vectors = F.normalize(latent @ torch.randn(24, 384, generator=generator) + 0.05 * torch.randn(3000, 384, generator=generator), dim=1)
+    exact = nearest_rows(vectors, 10)
+    approximate = nearest_rows(vectors, 10, exact_below=0)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approximate)])
+    assert overlap >= 0.8
+
+
+def test_a_generator_built_for_some_users_serves_them_alone() -> None:
+    structure = _graph()
+    users = structure.friends.shape[0]
+    z, text, has_text = _vectors(users, seed=2)
+    everyone = CandidateGenerator(structure, z, text, has_text, np.zeros(users, dtype=bool), CandidateConfig())
+    some = np.array([3, 50, 120])
+    few = CandidateGenerator(structure, z, text, has_text, np.zeros(users, dtype=bool), CandidateConfig(), users=some)
+    assert np.array_equal(few.for_users(some)[0], everyone.for_users(some)[0])
+    with pytest.raises(ValueError, match="not built for"):
+        few.for_users(np.array([4]))
