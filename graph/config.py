@@ -159,6 +159,8 @@ class Settings:
         page_size: nodes per page when reading snapshots.
         embedding_model: name of the packaged text model (see ``text/models.py``).
         embed_batch_size: texts per forward pass of the text model.
+        writeback_writers: concurrent write transactions (threads) with which a job writes its
+            results back (:class:`graph.writeback.RunWriter`); 1 writes one batch at a time.
         embed_backend: ``fp32`` or ``int8`` (see :data:`EMBED_BACKENDS`), for the text model on a CPU; a GPU runs fp32.
         device: ``cpu``, ``cuda`` or ``auto`` (GPU when present).
     """
@@ -168,6 +170,7 @@ class Settings:
     page_size: int = 50_000
     embedding_model: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
+    writeback_writers: int = 4
     embed_backend: str = "fp32"
     device: str = "auto"
 
@@ -192,6 +195,7 @@ class Settings:
             page_size=_env_int("SOCIOGRAPH_PAGE_SIZE", cls.page_size),
             embedding_model=os.environ.get("SOCIOGRAPH_EMBEDDING_MODEL", cls.embedding_model),
             embed_batch_size=_env_int("SOCIOGRAPH_EMBED_BATCH_SIZE", cls.embed_batch_size),
+            writeback_writers=_env_int("SOCIOGRAPH_WRITEBACK_WRITERS", cls.writeback_writers),
             embed_backend=_env_choice("SOCIOGRAPH_EMBED_BACKEND", cls.embed_backend, EMBED_BACKENDS),
             device=os.environ.get("SOCIOGRAPH_DEVICE", cls.device),
         )

@@ -61,12 +61,20 @@ def keyset_pages(
 class GraphStore:
     """A connection to one Neo4j database.
 
+    Args:
+        connection: where the database is.
+        batch_size: rows per write transaction of the loaders and of write-back.
+        writers: concurrent write transactions of write-back (``Settings.writeback_writers``).
+
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, connection: ConnectionSettings, batch_size: int = 10_000) -> None:
+    def __init__(self, connection: ConnectionSettings, batch_size: int = 10_000, writers: int = 4) -> None:
+        if writers < 1:
+            raise ValueError(f"writers must be at least 1, got {writers}")
         self.connection = connection
         self.batch_size = batch_size
+        self.writers = writers
         self.driver = GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password))
         self.database = connection.database
 
@@ -74,7 +82,7 @@ class GraphStore:
     def from_settings(cls, settings: Settings | None = None) -> "GraphStore":
         """Returns a store connected as the settings (and ``NEO4J_*`` variables) say."""
         settings = settings or Settings.from_env()
-        return cls(settings.connection(), batch_size=settings.batch_size)
+        return cls(settings.connection(), batch_size=settings.batch_size, writers=settings.writeback_writers)
 
     def __enter__(self) -> "GraphStore":
         return self

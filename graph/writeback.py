@@ -19,6 +19,13 @@ Readers see the old complete result or the new complete one.  The run a publish
 supersedes stays readable until the next publish, so a reader that spans several
 queries can pin it (``run_id``) and still read it whole; older results, and those
 of a run that crashed (even under ``kill -9``), are deleted.
+
+Results are written by several concurrent transactions (``writers``), each a batch
+of rows grouped by start node so that each start node is looked up once per batch.
+Every batch checks the lock before it writes.  When a batch or the rows fail, the
+batches not yet started are dropped and the error reaches the caller only once those
+under way have finished, so nothing of a failed run is written after its partial
+results are deleted.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from contextlib import ExitStack
 from types import TracebackType
@@ -39,6 +48,18 @@ from graph.schema import NODE_KEYS, check_label, check_relationship_type
 from graph.store import GraphStore, batched
 
 log = logging.getLogger(__name__)
+
+
+def by_source(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Groups relationship rows ``{src, dst, props}`` by start node, in order of first appearance.
+
+    Returns:
+        ``[{src, rows: [{dst, props}, …]}, …]`` with each ``src`` once.
+    """
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["src"], []).append({"dst": row["dst"], "props": row["props"]})
+    return [{"src": src, "rows": grouped} for src, grouped in groups.items()]
 
 
 def current_run(store: GraphStore, job: str) -> dict[str, Any] | None:
@@ -68,6 +89,7 @@ class RunWriter:
         relationships: relationship types this job writes (allow-listed).
         nodes: node labels this job writes (allow-listed), e.g. ``["Community"]``.
         batch_size: rows per write transaction (default: the store's).
+        writers: write transactions under way at once (default: the store's ``writers``).
         wait: when another run holds the job's lock, wait for it instead of raising
             :class:`graph.lock.LockBusy`.
         lock_ttl_s: how long the lock outlives this process's last heartbeat.
@@ -87,6 +109,7 @@ class RunWriter:
         batch_size: int | None = None,
         wait: bool = False,
         lock_ttl_s: float = DEFAULT_TTL_S,
+        writers: int | None = None,
     ) -> None:
         self.store = store
         self.job = job
@@ -94,6 +117,7 @@ class RunWriter:
         self.relationships = [check_relationship_type(t) for t in relationships]
         self.nodes = [check_label(label) for label in nodes]
         self.batch_size = batch_size or store.batch_size
+        self.writers = writers or store.writers
         self.run_id = f"{job}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.written = 0
         self.wait = wait
@@ -159,7 +183,8 @@ class RunWriter:
         """Creates ``(src)-[:rel_type {…props, run_id}]->(dst)`` for each row ``{src, dst, props}``.
 
         Endpoints are matched by their key property; a row whose endpoint is
-        missing is skipped.
+        missing is skipped.  Rows may come in any order; rows of one start node that
+        fall in one batch share its lookup.
 
         Returns:
             The number of relationships created.
@@ -169,17 +194,41 @@ class RunWriter:
             raise ValueError(f"{rel_type} was not declared as an output of job {self.job!r}")
         src_label, dst_label = check_label(src_label), check_label(dst_label)
         query = (
-            f"UNWIND $rows AS row MATCH (a:{src_label} {{{NODE_KEYS[src_label]}: row.src}}) "
-            f"MATCH (b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}}) "
+            f"UNWIND $rows AS group MATCH (a:{src_label} {{{NODE_KEYS[src_label]}: group.src}}) "
+            f"UNWIND group.rows AS row MATCH (b:{dst_label} {{{NODE_KEYS[dst_label]}: row.dst}}) "
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props, r.run_id = $run_id RETURN count(r) AS n"
         )
-        return self._write_batches(query, rows)
+        return self._write_batches(query, rows, by_source)
 
-    def _write_batches(self, query: str, rows: Iterable[Mapping[str, Any]]) -> int:
-        created = 0
-        for batch in batched(rows, self.batch_size):
+    def _write_batches(
+        self,
+        query: str,
+        rows: Iterable[Mapping[str, Any]],
+        shape: Callable[[list[Mapping[str, Any]]], list[Any]] = list,
+    ) -> int:
+        def write(batch: list[Mapping[str, Any]]) -> int:
+            # Checked again here: a batch may wait in the queue while the lock is lost.
             self.lock.ensure_held()
-            created += self.store.write(query, {"rows": list(batch), "run_id": self.run_id})[0]["n"]
+            return self.store.write(query, {"rows": shape(batch), "run_id": self.run_id})[0]["n"]
+
+        created = 0
+        # Two batches per writer in flight keep every writer busy and bound the rows held.
+        pending: deque[Future[int]] = deque()
+        with ThreadPoolExecutor(self.writers, thread_name_prefix=f"writeback-{self.job}") as pool:
+            try:
+                for batch in batched(rows, self.batch_size):
+                    self.lock.ensure_held()
+                    pending.append(pool.submit(write, batch))
+                    if len(pending) >= 2 * self.writers:
+                        created += pending.popleft().result()
+                while pending:
+                    created += pending.popleft().result()
+            except BaseException:
+                # Leaving the pool waits for the batches under way, so none writes once the
+                # caller has marked the run failed and deleted its partial results.
+                for future in pending:
+                    future.cancel()
+                raise
         self.written += created
         return created
 

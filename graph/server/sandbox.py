@@ -67,7 +67,7 @@ def throwaway_store(
             database=None,
             external=False,
         )
-        with GraphStore(connection, batch_size=settings.batch_size) as store:
+        with GraphStore(connection, batch_size=settings.batch_size, writers=settings.writeback_writers) as store:
             ensure_schema(store)
             yield store
     finally:
