@@ -65,7 +65,9 @@ def read_dat(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
 
 
 def test_registry_and_errors(datasets: Path, tmp_path: Path) -> None:
-    assert set(DATASETS) == {"lastfm", "gowalla", "email-eu-core", "rumoureval"}
+    assert set(DATASETS) == {"lastfm", "gowalla", "email-eu-core", "epinions", "rumoureval"}
+    with pytest.raises(InputError, match="trust.tsv.gz"):
+        dataset_steps("epinions", tmp_path)
     with pytest.raises(InputError, match="'nope'"):
         dataset_steps("nope", datasets)
     with pytest.raises(InputError, match="artists.dat"):
@@ -84,6 +86,7 @@ def test_registry_and_errors(datasets: Path, tmp_path: Path) -> None:
     [
         ("lastfm", "lastfm_hetrec2011"),
         ("email-eu-core", "email_eu_core"),
+        ("epinions", "epinions_trust"),
         ("rumoureval", "rumoureval2017_threads"),
         ("gowalla", "gowalla_lightgcn"),
     ],
