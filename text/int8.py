@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graph.digest import sha256_of
+
 log = logging.getLogger(__name__)
 
 RECIPE = 1
@@ -78,15 +80,6 @@ def exporter_version() -> str:
 def cache_key(weights: str, exporter: str) -> str:
     """Returns the 16-hex-digit key of an artefact built from ``weights`` (a sha256) by ``exporter``."""
     return hashlib.sha256(f"{weights}\x00{exporter}".encode()).hexdigest()[:16]
-
-
-def file_sha256(path: Path) -> str:
-    """Returns the sha256 of one file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _MeanPooled(torch.nn.Module):
@@ -158,7 +151,7 @@ def build(model_dir: Path, out: Path) -> None:
         cosines = (Int8Model(int8, model_dir).encode(list(PROBES)) * reference).sum(axis=1)
         if cosines.min() < MIN_PROBE_COSINE:
             raise BuildError(f"int8 export of {model_dir} reaches cosine {cosines.min():.4f} to fp32 on a probe sentence")
-        manifest = {"sha256": file_sha256(int8), "exporter": exporter_version(), "probe_min_cosine": float(cosines.min())}
+        manifest = {"sha256": sha256_of(int8), "exporter": exporter_version(), "probe_min_cosine": float(cosines.min())}
         int8.replace(out)
         out.with_suffix(".json").write_text(json.dumps(manifest, indent=1))
     log.info("built int8 model %s (probe cosine to fp32 >= %.4f)", out, cosines.min())
@@ -178,7 +171,7 @@ def verified(path: Path) -> bool:
     manifest = path.with_suffix(".json")
     if not path.is_file() or not manifest.is_file():
         return False
-    return json.loads(manifest.read_text()).get("sha256") == file_sha256(path)
+    return json.loads(manifest.read_text()).get("sha256") == sha256_of(path)
 
 
 def artefact(model_name: str, model_dir: Path, cache_dir: Path) -> Path:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph.digest import sha256_of
 from graph.ingest.kinds import FOLLOWS, INTERACTED, NODE_KINDS, REL_KINDS, NodeKind, RelKind
 from graph.ingest.loader import Loader, LoadSummary
 from graph.ingest.readers import InputError, read_canonical, read_whitespace
@@ -38,12 +38,7 @@ class Step:
 
 def file_digest(*paths: Path) -> str:
     """Returns a short SHA-256 digest over the contents of ``paths``, in order."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:24]
+    return sha256_of(*paths)[:24]
 
 
 def _codec(encoding: str) -> str:

@@ -8,7 +8,6 @@ jars go into the plugins directory of one server's state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from graph.config import OPENGDS_VERSION, LocalServerSettings
 from graph.server.errors import ServerError
+from graph.digest import sha256_of
 from graph.server.private import private_dir
 
 log = logging.getLogger(__name__)
@@ -48,14 +48,6 @@ def _pom(version: str, with_gds: bool) -> str:
   </dependencies>
 </project>
 """
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _maven_failure_cause(output: str) -> str:
@@ -114,7 +106,7 @@ def _run_maven(settings: LocalServerSettings, plugins_dir: Path, lib: Path, with
             shutil.copy2(jar, plugins_dir / jar.name)
         shutil.rmtree(work, ignore_errors=True)
         return
-    manifest = {jar.name: _sha256(jar) for jar in sorted(staging.glob("*.jar"))}
+    manifest = {jar.name: sha256_of(jar) for jar in sorted(staging.glob("*.jar"))}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=0))
     shutil.rmtree(lib, ignore_errors=True)
     staging.rename(lib)
@@ -145,5 +137,5 @@ def verify_cache(lib: Path) -> None:
         jar = lib / name
         if not jar.exists():
             raise ServerError(f"corrupt cache: {jar} is missing; delete {lib.parent} and start again")
-        if jar.stat().st_size == 0 or not zipfile.is_zipfile(jar) or _sha256(jar) != digest:
+        if jar.stat().st_size == 0 or not zipfile.is_zipfile(jar) or sha256_of(jar) != digest:
             raise ServerError(f"corrupt cache: {jar} does not match its checksum; delete {lib.parent} and start again")
