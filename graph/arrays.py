@@ -1,4 +1,4 @@
-"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers, pair-code deduplication, binary sparse matrices.
+"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers, pair-code deduplication, binary sparse matrices, and sorted-code lookups into a CSR matrix (:class:`SortedRows`).
 
 They live in ``graph/`` because ``graph/`` must never import from ``jobs/``; both may import this.
 """
@@ -39,3 +39,53 @@ def binary_matrix(rows: np.ndarray, cols: np.ndarray, num_rows: int, num_cols: i
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
+
+
+def expand_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``(pair, position)``: one entry per stored entry of each row ``rows[p]`` of a CSR matrix
+    with row pointers ``indptr``, ``pair`` its index ``p`` and ``position`` its index in the matrix's
+    ``indices`` and ``data``."""
+    counts = indptr[rows + 1] - indptr[rows]
+    pair = np.repeat(np.arange(rows.size), counts)
+    position = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    return pair, position
+
+
+class SortedRows:
+    """A CSR matrix with its entries as sorted codes ``row * columns + column``, so that the values of
+    any list of ``(row, column)`` pairs are found by one binary search each.
+
+    Attributes:
+        matrix: the CSR matrix, duplicates summed and indices sorted.
+        codes: ``[nnz]`` int64 sorted codes of its entries.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix) -> None:
+        matrix = matrix.tocsr(copy=True)
+        matrix.sum_duplicates()
+        self.matrix = matrix
+        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        self.codes = rows * matrix.shape[1] + matrix.indices
+
+    def lookup(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Returns ``[n]`` float32, the entries ``(rows[p], cols[p])`` (0 where none is stored)."""
+        if self.codes.size == 0:
+            return np.zeros(rows.size, dtype=np.float32)
+        query = rows.astype(np.int64) * self.matrix.shape[1] + cols
+        position = np.minimum(np.searchsorted(self.codes, query), self.codes.size - 1)
+        return np.where(self.codes[position] == query, self.matrix.data[position], 0).astype(np.float32)
+
+    def intersect(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Returns ``(pair, column, src_value, dst_value)``, one entry per column stored in both rows
+        ``src[p]`` and ``dst[p]``: the shorter of the two rows is walked, the longer looked up, so a
+        pair costs the smaller of its two row lengths."""
+        length = np.diff(self.matrix.indptr)
+        swap = length[src] > length[dst]
+        short, long = np.where(swap, dst, src), np.where(swap, src, dst)
+        pair, position = expand_rows(self.matrix.indptr, short)
+        column = self.matrix.indices[position]
+        long_value = self.lookup(long[pair], column)
+        found = long_value != 0
+        pair, column, short_value, long_value = pair[found], column[found], self.matrix.data[position[found]], long_value[found]
+        flipped = swap[pair]
+        return pair, column, np.where(flipped, long_value, short_value), np.where(flipped, short_value, long_value)

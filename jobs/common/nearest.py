@@ -1,11 +1,12 @@
-"""Nearest neighbours of every row of a vector table, by inner product: exact on small tables, from
-an HNSW index (faiss) on large ones (:func:`nearest_rows`).
+"""Nearest neighbours by inner product, exact on small tables and from an HNSW index (faiss) on large
+ones: :class:`VectorIndex` answers queries given as vectors, :func:`nearest_rows` the table's own rows.
 
 The friends job takes candidates from the users nearest in the GNN's and the text's embedding
-space.  An exact search compares every row with every row, ``O(N^2 d)``: a few seconds at ten
-thousand users, hours at a million.  HNSW (Malkov and Yashunin, "Efficient and robust approximate
-nearest neighbor search using Hierarchical Navigable Small World graphs", TPAMI 2018) answers each
-query in about ``O(log N)`` distance computations, so the whole table costs ``O(N log N d)``.
+space, and the recommend job the posts nearest a user's profile.  An exact search compares every
+query with every row, ``O(Q N d)``: a few seconds at ten thousand rows, hours at a million.  HNSW
+(Malkov and Yashunin, "Efficient and robust approximate nearest neighbor search using Hierarchical
+Navigable Small World graphs", TPAMI 2018) answers each query in about ``O(log N)`` distance
+computations, so the whole table costs ``O(N log N d)``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,62 @@ HNSW_DIMENSIONS = 64
 proportion to the dimension, and the candidates it finds are scored exactly afterwards anyway."""
 
 
+class VectorIndex:
+    """The rows of a table with the largest inner product with a query vector.
+
+    Args:
+        table: ``[N, D]`` the vectors searched.
+        exact_below: tables with fewer rows are searched exactly; larger ones through HNSW.
+        budget: cells of one ``[queries, N]`` block of the exact search.
+    """
+
+    def __init__(self, table: torch.Tensor, exact_below: int = EXACT_BELOW, budget: int = 2**25) -> None:
+        self.table = table.float().contiguous()
+        self.budget = budget
+        self.directions: torch.Tensor | None = None
+        self.hnsw = None if self.table.shape[0] < exact_below else self._build()
+
+    def __len__(self) -> int:
+        return self.table.shape[0]
+
+    def _build(self):
+        # faiss is imported here: only tables past EXACT_BELOW need it, and its import costs a second.
+        import faiss
+
+        table = self.table
+        if table.shape[1] > HNSW_DIMENSIONS:
+            # Uncentred, so that inner products (not distances) are what the projection keeps.
+            _, _, self.directions = torch.svd_lowrank(table, q=HNSW_DIMENSIONS, niter=2)
+            table = table @ self.directions
+        index = faiss.IndexHNSWFlat(table.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.add(np.ascontiguousarray(table.numpy()))
+        log.info("HNSW index over %d rows of %d dimensions (indexed on %d)", *self.table.shape, table.shape[1])
+        return index
+
+    def search(self, queries: torch.Tensor, m: int) -> np.ndarray:
+        """Returns ``[Q, min(m, N)]`` int64: the rows with the largest inner product with each of
+        ``queries`` (``[Q, D]``), best first; ``-1`` where an approximate search found fewer."""
+        m = min(m, len(self))
+        queries = queries.float()
+        if m <= 0:
+            return np.zeros((queries.shape[0], 0), dtype=np.int64)
+        if self.hnsw is None:
+            return self._exact(queries, m)
+        if self.directions is not None:
+            queries = queries @ self.directions
+        self.hnsw.hnsw.efSearch = max(2 * m, 64)
+        _, found = self.hnsw.search(np.ascontiguousarray(queries.numpy()), m)
+        return found.astype(np.int64)
+
+    def _exact(self, queries: torch.Tensor, m: int) -> np.ndarray:
+        out = np.empty((queries.shape[0], m), dtype=np.int64)
+        step = max(1, self.budget // len(self))
+        for start in range(0, queries.shape[0], step):
+            out[start : start + step] = torch.topk(queries[start : start + step] @ self.table.T, m, dim=1).indices.numpy()
+        return out
+
+
 def nearest_rows(vectors: torch.Tensor, m: int, queries: np.ndarray | None = None, exact_below: int = EXACT_BELOW,
                  budget: int = 2**25) -> np.ndarray:
     """Returns ``[Q, min(m, N - 1)]`` int64: for each row ``queries[q]`` of ``vectors`` (``[N, D]``),
@@ -44,39 +101,8 @@ def nearest_rows(vectors: torch.Tensor, m: int, queries: np.ndarray | None = Non
     m = min(m, n - 1)
     if m <= 0:
         return np.zeros((queries.size, 0), dtype=np.int64)
-    table = vectors.float().contiguous()
-    if n < exact_below:
-        return _exact(table, queries, m, budget)
-    return _hnsw(table.numpy(), queries, m)
-
-
-def _exact(table: torch.Tensor, queries: np.ndarray, m: int, budget: int) -> np.ndarray:
-    n = table.shape[0]
-    out = np.empty((queries.size, m), dtype=np.int64)
-    step = max(1, budget // n)
-    for start in range(0, queries.size, step):
-        rows = torch.from_numpy(queries[start : start + step])
-        scores = table[rows] @ table.T
-        scores[torch.arange(rows.numel()), rows] = float("-inf")
-        out[start : start + step] = torch.topk(scores, m, dim=1).indices.numpy()
-    return out
-
-
-def _hnsw(table: np.ndarray, queries: np.ndarray, m: int) -> np.ndarray:
-    # faiss is imported here: only tables past EXACT_BELOW need it, and its import costs a second.
-    import faiss
-
-    n, d = table.shape
-    if d > HNSW_DIMENSIONS:
-        # Uncentred, so that inner products (not distances) are what the projection keeps.
-        _, _, directions = torch.svd_lowrank(torch.from_numpy(table), q=HNSW_DIMENSIONS, niter=2)
-        table = np.ascontiguousarray((torch.from_numpy(table) @ directions).numpy())
-    index = faiss.IndexHNSWFlat(table.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 40
-    index.hnsw.efSearch = max(2 * (m + 1), 64)
-    index.add(table)
-    _, found = index.search(np.ascontiguousarray(table[queries]), m + 1)
-    log.info("HNSW index over %d rows of %d dimensions (indexed on %d) searched for %d neighbours of %d", n, d, table.shape[1], m, queries.size)
+    index = VectorIndex(vectors, exact_below, budget)
+    found = index.search(index.table[torch.from_numpy(queries)], m + 1)
     # A row is usually its own best match; drop it wherever it appears, keep the first m others.
     others = found != queries[:, None]
     order = np.argsort(~others, axis=1, kind="stable")

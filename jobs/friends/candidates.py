@@ -30,7 +30,8 @@ import torch
 
 from jobs.common.nearest import nearest_rows
 from jobs.common.ranking import ragged_top
-from jobs.friends.features import SortedRows, Structure
+from graph.arrays import SortedRows
+from jobs.friends.features import Structure
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import scipy.sparse as sp
 import torch
 
 from jobs.friends.candidates import CandidateGenerator
-from jobs.friends.features import SortedRows, Structure
+from graph.arrays import SortedRows
+from jobs.friends.features import Structure
 from jobs.friends.model import FriendsConfig, fit_friend_scorer, suggest_friends
 from jobs.common.ranking import csr_from_pairs, ragged_top, ranking_metrics
 from jobs.common.runtime import seed_everything

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from graph.arrays import SortedRows, expand_rows
 from jobs.gnn.social import SocialGraph
 
 PAIR_FEATURES = (
@@ -35,56 +36,6 @@ def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     # Not sklearn's normalize: it refuses a matrix with no columns, a graph without posts.
     norm = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     return (sp.diags(np.where(norm > 0, 1.0 / np.maximum(norm, 1e-12), 0.0).astype(np.float32)) @ matrix).tocsr()
-
-
-def _expand(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Returns ``(pair, position)``: one entry per stored entry of each row ``rows[p]`` of a CSR matrix
-    with row pointers ``indptr``, ``pair`` its index ``p`` and ``position`` its index in the matrix's
-    ``indices`` and ``data``."""
-    counts = indptr[rows + 1] - indptr[rows]
-    pair = np.repeat(np.arange(rows.size), counts)
-    position = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-    return pair, position
-
-
-class SortedRows:
-    """A CSR matrix with its entries as sorted codes ``row * columns + column``, so that the values of
-    any list of ``(row, column)`` pairs are found by one binary search each.
-
-    Attributes:
-        matrix: the CSR matrix, duplicates summed and indices sorted.
-        codes: ``[nnz]`` int64 sorted codes of its entries.
-    """
-
-    def __init__(self, matrix: sp.csr_matrix) -> None:
-        matrix = matrix.tocsr(copy=True)
-        matrix.sum_duplicates()
-        self.matrix = matrix
-        rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-        self.codes = rows * matrix.shape[1] + matrix.indices
-
-    def lookup(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Returns ``[n]`` float32, the entries ``(rows[p], cols[p])`` (0 where none is stored)."""
-        if self.codes.size == 0:
-            return np.zeros(rows.size, dtype=np.float32)
-        query = rows.astype(np.int64) * self.matrix.shape[1] + cols
-        position = np.minimum(np.searchsorted(self.codes, query), self.codes.size - 1)
-        return np.where(self.codes[position] == query, self.matrix.data[position], 0).astype(np.float32)
-
-    def intersect(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Returns ``(pair, column, src_value, dst_value)``, one entry per column stored in both rows
-        ``src[p]`` and ``dst[p]``: the shorter of the two rows is walked, the longer looked up, so a
-        pair costs the smaller of its two row lengths."""
-        length = np.diff(self.matrix.indptr)
-        swap = length[src] > length[dst]
-        short, long = np.where(swap, dst, src), np.where(swap, src, dst)
-        pair, position = _expand(self.matrix.indptr, short)
-        column = self.matrix.indices[position]
-        long_value = self.lookup(long[pair], column)
-        found = long_value != 0
-        pair, column, short_value, long_value = pair[found], column[found], self.matrix.data[position[found]], long_value[found]
-        flipped = swap[pair]
-        return pair, column, np.where(flipped, long_value, short_value), np.where(flipped, short_value, long_value)
 
 
 def _pair_sums(pair: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -142,7 +93,7 @@ class Structure:
     def paths3(self, lines: np.ndarray, dst: np.ndarray, two_steps: SortedRows) -> np.ndarray:
         """Returns ``[n]`` counts of 3-step friendship paths from user ``lines[p]`` to ``dst[p]``, with
         ``two_steps`` holding the 2-step path counts from each line's user (``[lines, U]``)."""
-        pair, position = _expand(self.friends.indptr, dst)
+        pair, position = expand_rows(self.friends.indptr, dst)
         return _pair_sums(pair, two_steps.lookup(lines[pair], self.friends.indices[position]), dst.size)
 
 

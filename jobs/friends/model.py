@@ -33,7 +33,8 @@ import torch
 
 from jobs.common.interests import Interests
 from jobs.friends.candidates import CandidateConfig, CandidateGenerator
-from jobs.friends.features import FEATURES, PAIR_FEATURES, TEXT_COSINE, ChunkFeatures, SortedRows, Structure, candidate_features, unit_text
+from graph.arrays import SortedRows
+from jobs.friends.features import FEATURES, PAIR_FEATURES, TEXT_COSINE, ChunkFeatures, Structure, candidate_features, unit_text
 from jobs.gnn.encoder import EncoderConfig, train_encoder
 from jobs.gnn.social import SocialGraph
 from jobs.gnn.sparse import mean_propagation

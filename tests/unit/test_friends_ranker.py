@@ -6,7 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from jobs.friends.features import FEATURES, PAIR_FEATURES, ChunkFeatures, SortedRows, Structure
+from graph.arrays import SortedRows
+from jobs.friends.features import FEATURES, PAIR_FEATURES, ChunkFeatures, Structure
 from jobs.friends.model import FriendsConfig, _combine, fit_ranker
 
 
