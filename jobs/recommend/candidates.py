@@ -93,6 +93,10 @@ class CandidateFilter:
         log.info("candidate filter fitted: L holds %d pairs, %d neighbour entries", self.linear_keys.numel(), self.walk.nnz)
         return self
 
+    def item_factors(self) -> np.ndarray:
+        """Returns ``[I, k]`` float32, the fitted filter's item vectors (see :meth:`GraphFilter.item_factors`)."""
+        return self.model.item_factors()
+
     def _head_factors(self) -> None:
         """Sets ``user_side`` ``[I, k]`` (``D^-beta_h V diag(h)``) and ``item_side`` ``[I, k]`` (``D^beta_h V``)."""
         model = self.model
@@ -181,8 +185,8 @@ class CandidateFilter:
         scores = np.full((users.size, k), -np.inf, dtype=np.float32)
         for part in self._user_chunks(np.diff(known.indptr)[users]):
             rows = known[users[part]]
-            candidates = self._candidates(rows)
-            exact = self._exact(rows, candidates)
+            candidates = self.walked(rows)
+            exact = self.exact(rows, candidates)
             top = min(k, candidates.shape[1])
             values, slots = torch.topk(torch.from_numpy(exact), top, dim=1)
             chosen = np.take_along_axis(candidates, slots.numpy(), axis=1)
@@ -191,7 +195,7 @@ class CandidateFilter:
             scores[part, :top] = values.numpy()
         return indices, scores
 
-    def _candidates(self, rows: sp.csr_matrix) -> np.ndarray:
+    def walked(self, rows: sp.csr_matrix) -> np.ndarray:
         """Returns ``[n, W]`` int64 candidate items of the interaction rows ``rows`` (``[n, I]``): the best
         unseen items of the neighbour walk and the unseen popular items, each once, in increasing
         order (so that the lookups of a row of ``L`` go forwards), ``-1`` first for none."""
@@ -205,7 +209,7 @@ class CandidateFilter:
         ordered[:, 1:][ordered[:, 1:] == ordered[:, :-1]] = -1
         return ordered
 
-    def _exact(self, rows: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+    def exact(self, rows: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         """Returns ``[n, W]`` float32 exact filter scores of ``candidates`` (``[n, W]``, ``-1`` for none) for
         the interaction rows ``rows`` (``[n, I]``); ``-inf`` for none."""
         n, width = candidates.shape

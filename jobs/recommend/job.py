@@ -33,7 +33,8 @@ from jobs.recommend.data import RecommendGraph, read_recommend_graph, read_topic
 from jobs.recommend.lightgcn import TrainConfig
 from jobs.recommend.reasons import reasons, snippet
 from jobs.recommend.recommender import Recommender, fit_recommender
-from jobs.recommend.scoring import chunks, mask_seen, top_of
+from jobs.recommend.pool import PoolConfig
+from jobs.recommend.scoring import chunks
 from jobs.common.runtime import seed_everything
 from jobs.common.feedback import record_acceptance
 from jobs.common.outputs import JobOutputs, RelationshipOutput
@@ -87,13 +88,13 @@ def _rows(store: GraphStore, graph: RecommendGraph, model: Recommender, k: int, 
     """Yields the RECOMMENDED rows chunk by chunk, appending each chunk's ``(users, items)`` pairs to ``exposure``."""
     users_served, allowed = served(graph)
     for users in chunks(users_served, USER_CHUNK):
-        parts = model.scorer.parts(users)
-        scores, items = top_of(mask_seen(model.scorer.combine(parts), users, model.known, allowed), k)
+        parts = model.scorer.parts(users, model.known, allowed)
+        scores, items, slots = parts.top(model.scorer.combine(parts), users, model.known, allowed, k)
         valid = items >= 0
         lines = np.repeat(np.arange(users.size), valid.sum(1))
         pair_users, pair_items, pair_scores = users[lines], items[valid], scores[valid]
         ranks = np.cumsum(valid, axis=1)[valid]
-        evidence = model.evidence(parts, lines, pair_users, pair_items)
+        evidence = model.evidence(parts, lines, slots[valid], pair_users, pair_items)
         named = np.unique(evidence.nearest[evidence.nearest >= 0])
         why = reasons(evidence, _post_texts(store, graph, named) if named.size else {})
         exposure.append((pair_users, pair_items))
@@ -106,11 +107,12 @@ def _rows(store: GraphStore, graph: RecommendGraph, model: Recommender, k: int, 
 
 def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainConfig(),
                   device: torch.device = torch.device("cpu"), progress: Progress | None = None,
-                  model: str = "auto") -> RecommendSummary:
+                  model: str = "auto", pool: PoolConfig = PoolConfig()) -> RecommendSummary:
     """Fits the recommender on the graph in ``store`` and publishes the top ``k`` posts of every user as a new run.
 
     Args:
         model: ``auto`` (chosen on a validation slice of the graph), ``graph_filter`` or ``lightgcn``.
+        pool: when and how a large catalogue is ranked through each user's candidates.
 
     Returns:
         A :class:`RecommendSummary`; the previous run stays current if anything fails.
@@ -121,10 +123,10 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
     data = graph.interactions
     if data.num_users == 0 or data.num_items == 0:
         raise ValueError("the graph has no users or no posts to recommend")
-    params = {"k": k, "model": model, **config.__dict__, "device": str(device)}
+    params = {"k": k, "model": model, **config.__dict__, "device": str(device), **{f"pool_{name}": value for name, value in pool.__dict__.items()}}
     with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
         start = time.perf_counter()
-        recommender = fit_recommender(graph, read_topics(store, graph), model, config, device, served(graph)[1])
+        recommender = fit_recommender(graph, read_topics(store, graph), model, config, device, served(graph)[1], pool)
         fit_seconds = time.perf_counter() - start
         exposure: list[tuple[np.ndarray, np.ndarray]] = []
         rows = _rows(store, graph, recommender, k, progress, exposure)
@@ -133,6 +135,7 @@ def run_recommend(store: GraphStore, k: int = 20, config: TrainConfig = TrainCon
         items = np.concatenate([i for _, i in exposure]) if exposure else np.zeros(0, dtype=np.int64)
         metrics = {
             **recommender.choice.metrics(),
+            "ranked_through_candidates": recommender.scorer.pool is not None,
             "fit_seconds": round(fit_seconds, 2),
             "users": data.num_users,
             "posts": data.num_items,

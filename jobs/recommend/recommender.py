@@ -21,7 +21,8 @@ from jobs.recommend.fusion import FusedScorer, Parts
 from jobs.recommend.lightgcn import TrainConfig
 from jobs.recommend.reasons import Evidence, nearest_known, pair_counts
 from jobs.recommend.scoring import EmbeddingScorer
-from jobs.recommend.selection import Choice, choose, fit_collaborative, signals
+from jobs.recommend.pool import PoolConfig
+from jobs.recommend.selection import Choice, choose, fit_collaborative, fused_scorer, signals
 from graph.arrays import binary_matrix
 
 
@@ -44,28 +45,33 @@ class Recommender:
     item_vectors: torch.Tensor
     topics: Topics | None
 
-    def evidence(self, parts: Parts, lines: np.ndarray, users: np.ndarray, items: np.ndarray) -> Evidence:
-        """Returns the :class:`Evidence` of pairs ``(users[p], items[p])``, ``lines[p]`` their row in ``parts``."""
+    def __post_init__(self) -> None:
+        # Computed once, not per chunk of users: each is a pass over every interaction.
+        self.popularity = np.diff(self.known.tocsc().indptr)
+        rows = np.repeat(np.arange(self.known.shape[0], dtype=np.int64), np.diff(self.known.indptr))
+        self.known_codes = np.sort(rows * self.known.shape[1] + self.known.indices)
+
+    def evidence(self, parts: Parts, lines: np.ndarray, slots: np.ndarray, users: np.ndarray, items: np.ndarray) -> Evidence:
+        """Returns the :class:`Evidence` of pairs ``(users[p], items[p])``, at row ``lines[p]`` and column
+        ``slots[p]`` of ``parts``."""
         weights = self.scorer.weights
-        cf = parts.cf[lines, items]
-        text = parts.text[lines, items] if parts.text is not None else np.zeros(items.size, np.float32)
+        cf = parts.cf[lines, slots]
+        text = parts.text[lines, slots] if parts.text is not None else np.zeros(items.size, np.float32)
         cold = ~parts.cf.any(axis=1)[lines]
         followees = np.zeros(items.size, np.int64)
         network = np.zeros(items.size, np.int64)
         if self.scorer.social is not None:
             follows = self.scorer.social.follows
-            codes = np.sort(np.repeat(np.arange(self.known.shape[0]), np.diff(self.known.indptr)) * self.known.shape[1] + self.known.indices)
-            followees = pair_counts(users, items, follows.indptr, follows.indices, codes, self.known.shape[1])
+            followees = pair_counts(users, items, follows.indptr, follows.indices, self.known_codes, self.known.shape[1])
             # The social part is log(1 + n) of the people within two follows: n is what it scored.
-            network = np.rint(np.expm1(parts.social[lines, items])).astype(np.int64)
+            network = np.rint(np.expm1(parts.social[lines, slots])).astype(np.int64)
         nearest, similarity = nearest_known(
             users, items, self.known.indptr, self.known.indices, self.item_vectors, np.ones(self.known.shape[1], dtype=bool)
         )
-        popularity = np.diff(self.known.tocsc().indptr)
         return Evidence(
             cf=np.where(cold, 0.0, cf), text=np.where(cold, text, self.scorer.text_weights(items) * text),
             social=weights.social * np.log1p(network), followees=followees, network=network, nearest=nearest, similarity=similarity,
-            new_post=popularity[items] == 0, user_known=np.diff(self.known.indptr)[users] > 0,
+            new_post=self.popularity[items] == 0, user_known=np.diff(self.known.indptr)[users] > 0,
             topic=self.topics.shared(users, items) if self.topics is not None else [None] * items.size,
         )
 
@@ -79,17 +85,21 @@ def item_vectors(scorer: object) -> torch.Tensor:
 
 
 def fit_recommender(
-    graph: RecommendGraph, topics: Topics | None, model: str, config: TrainConfig, device: torch.device, allowed: np.ndarray
+    graph: RecommendGraph, topics: Topics | None, model: str, config: TrainConfig, device: torch.device, allowed: np.ndarray,
+    pool: PoolConfig = PoolConfig(),
 ) -> Recommender:
     """Chooses the model for ``graph`` (``model``: ``auto``, ``graph_filter`` or ``lightgcn``) and fits it on all of it.
+
+    Args:
+        pool: when and how a large catalogue is ranked through candidates.
 
     Returns:
         The :class:`Recommender`.
     """
     data = graph.interactions
-    choice = choose(model, data, graph.follows, config, device, item_mask=allowed)
+    choice = choose(model, data, graph.follows, config, device, item_mask=allowed, pool=pool)
     known = binary_matrix(data.users, data.items, data.num_users, data.num_items)
-    cf = fit_collaborative(choice.model, data, known, config, device)
+    cf = fit_collaborative(choice.model, data, known, config, device, pool)
     text, social = signals(data, known, graph.follows)
-    scorer = FusedScorer(cf, text, social, choice.weights, new_posts=np.diff(known.tocsc().indptr) == 0)
+    scorer = fused_scorer(cf, text, social, known, allowed, pool, choice.weights)
     return Recommender(choice, scorer, known, item_vectors(cf), topics)

@@ -6,7 +6,8 @@ out a seeded 10% of each user's interactions (users with two or more), fits ever
 the rest, and keeps the one with the best NDCG@20 on the held-out slice:
 
 1. the collaborative models: the graph filter, and LightGCN when the graph is small enough to
-   train it within the job's time (:data:`LIGHTGCN_MAX_PAIRS`) or when it is asked for;
+   train it within the job's time (:data:`LIGHTGCN_MAX_PAIRS`) and its catalogue small enough to
+   score whole (:class:`jobs.recommend.pool.PoolConfig`), or when it is asked for;
 2. the best of them fused with text and the social graph, with the fusion weights fitted on
    the same slice (:func:`jobs.recommend.fusion.fit_weights`).
 
@@ -22,11 +23,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from jobs.recommend.candidates import CandidateFilter
 from jobs.recommend.fusion import FusedScorer, FusionWeights, fit_weights
 from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.lightgcn import Interactions, TrainConfig, train
 from jobs.recommend.scoring import K, EmbeddingScorer, Scorer, held_out_metrics, holdout
 from graph.arrays import binary_matrix
+from jobs.recommend.pool import CandidatePool, PoolConfig
 from jobs.recommend.signals import SocialSignal, TextSignal
 
 log = logging.getLogger(__name__)
@@ -65,13 +68,17 @@ class Choice:
         return out
 
 
-def fit_collaborative(model: str, data: Interactions, known: sp.csr_matrix, config: TrainConfig, device: torch.device) -> Scorer:
+def fit_collaborative(model: str, data: Interactions, known: sp.csr_matrix, config: TrainConfig, device: torch.device,
+                      pool: PoolConfig = PoolConfig()) -> Scorer | CandidateFilter:
     """Fits the collaborative model ``model`` (``graph_filter`` or ``lightgcn``) on ``data``.
 
     Returns:
-        Its scorer over ``[U, I]``.
+        Its scorer over ``[U, I]``, or for the graph filter on a catalogue past ``pool.above_items``
+        a :class:`CandidateFilter` (which scores candidates, see :mod:`jobs.recommend.pool`).
     """
     if model == "graph_filter":
+        if pool.applies(known.shape[1]):
+            return pool.candidate_filter(GraphFilter()).fit(known)
         return GraphFilter().fit(known)
     if model == "lightgcn":
         return EmbeddingScorer(*train(data, config, device).embeddings())
@@ -86,38 +93,51 @@ def signals(data: Interactions, known: sp.csr_matrix, follows: tuple[np.ndarray,
     return text, SocialSignal(binary_matrix(follows[0], follows[1], data.num_users, data.num_users), known)
 
 
-def candidates(requested: str, data: Interactions) -> tuple[str, ...]:
+def fused_scorer(cf: Scorer | CandidateFilter, text: TextSignal | None, social: SocialSignal | None, known: sp.csr_matrix,
+                 item_mask: np.ndarray | None, pool: PoolConfig, weights: FusionWeights = FusionWeights()) -> FusedScorer:
+    """Returns the :class:`FusedScorer` of a fitted collaborative model and the signals, with a
+    candidate pool when the model is a :class:`CandidateFilter`."""
+    candidates = CandidatePool(cf, text, social, item_mask, pool) if isinstance(cf, CandidateFilter) else None
+    return FusedScorer(cf, text, social, weights, new_posts=np.diff(known.tocsc().indptr) == 0, pool=candidates)
+
+
+def models_to_compare(requested: str, data: Interactions, pool: PoolConfig = PoolConfig()) -> tuple[str, ...]:
     """Returns the collaborative models to compare: the one asked for, or under ``auto`` the graph
-    filter and, on a graph small enough, LightGCN."""
+    filter and, on a graph small enough, LightGCN (never on a catalogue ranked through candidates,
+    which LightGCN would score whole)."""
     if requested != "auto":
         return (requested,)
-    return ("graph_filter", "lightgcn") if data.users.size <= LIGHTGCN_MAX_PAIRS else ("graph_filter",)
+    small = data.users.size <= LIGHTGCN_MAX_PAIRS and not pool.applies(data.num_items)
+    return ("graph_filter", "lightgcn") if small else ("graph_filter",)
 
 
 def choose(
     requested: str, data: Interactions, follows: tuple[np.ndarray, np.ndarray], config: TrainConfig,
-    device: torch.device, item_mask: np.ndarray | None = None,
+    device: torch.device, item_mask: np.ndarray | None = None, pool: PoolConfig = PoolConfig(),
 ) -> Choice:
     """Fits the candidates on all but a validation slice of ``data`` and keeps the best (see the module)."""
     known = binary_matrix(data.users, data.items, data.num_users, data.num_items)
     kept, held = holdout(known, VALIDATION_SHARE, config.seed)
     users = np.flatnonzero(np.diff(held.indptr) > 0)
     if users.size == 0:
-        return Choice(candidates(requested, data)[0])
+        return Choice(models_to_compare(requested, data, pool)[0])
     if users.size > VALIDATION_USERS:
         users = np.sort(np.random.default_rng(config.seed).choice(users, VALIDATION_USERS, replace=False))
     coo = kept.tocoo()
     kept_data = replace(data, users=coo.row.astype(np.int64), items=coo.col.astype(np.int64))
     validation, scorers = {}, {}
-    for model in candidates(requested, data):
-        scorers[model] = fit_collaborative(model, kept_data, kept, config, device)
-        validation[model] = held_out_metrics(scorers[model], users, kept, held, item_mask)
+    for model in models_to_compare(requested, data, pool):
+        scorers[model] = fit_collaborative(model, kept_data, kept, config, device, pool)
+        alone = scorers[model]
+        if isinstance(alone, CandidateFilter):
+            alone = fused_scorer(alone, None, None, kept, item_mask, pool)
+        validation[model] = held_out_metrics(alone, users, kept, held, item_mask)
         log.info("validation %s: recall@%d %.4f, ndcg@%d %.4f", model, K, validation[model][f"recall@{K}"], K, validation[model][NDCG])
     best = max(validation, key=lambda name: validation[name][NDCG])
     text, social = signals(kept_data, kept, follows)
     if text is None and social is None:
         return Choice(best, FusionWeights(), validation)
-    fused = FusedScorer(scorers[best], text, social, new_posts=np.diff(kept.tocsc().indptr) == 0)
+    fused = fused_scorer(scorers[best], text, social, kept, item_mask, pool)
     weights, grid = fit_weights(fused, users, kept, held, item_mask)
     validation["fusion"] = grid[weights]
     log.info("validation fusion %s: ndcg@%d %.4f", weights, K, grid[weights][NDCG])

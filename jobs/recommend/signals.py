@@ -1,7 +1,8 @@
 """The signals the recommend job fuses with its collaborative filter: text and the social graph.
 
 Each signal scores a chunk of users against every post, ``score(users) -> [len(users), I]``
-float32, so that the job ranks users in bounded chunks whatever the catalogue's size.
+float32, or against each user's own candidate posts, ``score_columns(…, columns [n, W])``, when
+the catalogue is too large to score whole (:mod:`jobs.recommend.pool`).
 
 - :class:`TextSignal` is the cosine between a post's text vector and the user's profile: the
   mean of the unit vectors of the posts the user interacted with and of their own bio. It serves
@@ -21,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from graph.arrays import binary_matrix
+from graph.arrays import SortedRows, binary_matrix
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -59,6 +60,18 @@ class TextSignal:
         """Returns ``[len(users), I]`` cosines in ``[-1, 1]`` (0 where either side has no vector)."""
         return self.profiles[users] @ self.items.T
 
+    def score_columns(self, users: np.ndarray, columns: np.ndarray, budget: int = 2**24) -> np.ndarray:
+        """Returns ``[n, W]`` float32 cosines of ``users`` to their candidate posts ``columns``
+        (``[n, W]``, ``-1`` for none, scored 0), in blocks of about ``budget`` gathered floats."""
+        out = np.zeros(columns.shape, dtype=np.float32)
+        step = max(1, budget // max(1, columns.shape[1] * self.items.shape[1]))
+        for start in range(0, users.size, step):
+            block = columns[start : start + step]
+            gathered = self.items[np.maximum(block, 0)]
+            out[start : start + step] = np.einsum("nwf,nf->nw", gathered, self.profiles[users[start : start + step]])
+        out[columns < 0] = 0.0
+        return out
+
     def has_profile(self, users: np.ndarray) -> np.ndarray:
         """Returns ``[len(users)]`` bool, whether the user has a profile vector."""
         return np.abs(self.profiles[users]).sum(axis=1) > 0
@@ -88,6 +101,14 @@ class SocialSignal:
     def counts(self, users: np.ndarray) -> sp.csr_matrix:
         """Returns ``[len(users), I]`` sparse counts of the people in :meth:`reach` who interacted with each post."""
         return (self.reach(users) @ self.interactions).tocsr()
+
+    @staticmethod
+    def score_columns(counts: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Returns ``[n, W]`` float32 ``log(1 + n)`` of the candidate posts ``columns`` (``[n, W]``,
+        ``-1`` for none, scored 0), from the :meth:`counts` ``[n, I]`` of the same users."""
+        rows = np.repeat(np.arange(columns.shape[0]), columns.shape[1])
+        found = SortedRows(counts).lookup(rows, np.maximum(columns, 0).reshape(-1)).reshape(columns.shape)
+        return np.where(columns >= 0, np.log1p(found), 0.0).astype(np.float32)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Returns ``[len(users), I]`` dense ``log(1 + n)``."""

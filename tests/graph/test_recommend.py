@@ -18,6 +18,7 @@ from graph.writeback import current_run
 from jobs.embed.job import run_embed
 from jobs.recommend.job import run_recommend
 from jobs.recommend.lightgcn import TrainConfig
+from jobs.recommend.pool import PoolConfig
 from text.embeddings import Encoder
 
 CONFIG = TrainConfig(epochs=30, batch_size=1024, lr=1e-2, seed=0)
@@ -26,6 +27,13 @@ REASON = re.compile(
     r'|matches your profile|popular with people like you)$'
 )
 CPU = torch.device("cpu")
+POOLS = pytest.mark.parametrize(
+    "pool",
+    # The whole catalogue, and candidates with caps far below it (the path of a large catalogue);
+    # the text cap is k, what a user with only a bio has to choose from.
+    [PoolConfig(), PoolConfig(above_items=0, neighbours=16, walk=30, popular=8, text=20, social=10)],
+    ids=["whole-catalogue", "candidates"],
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +66,18 @@ def recommendations(store: GraphStore) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@POOLS
 def test_job_writes_ranked_reasoned_recommendations_on_the_users_topics(
-    graph: GraphStore, synthetic: tuple[Path, pd.DataFrame]
+    graph: GraphStore, synthetic: tuple[Path, pd.DataFrame], pool: PoolConfig
 ) -> None:
-    summary = run_recommend(graph, k=10, config=CONFIG, device=CPU)
+    summary = run_recommend(graph, k=10, config=CONFIG, device=CPU, pool=pool)
     recs = recommendations(graph)
     run = current_run(graph, "recommend")
     assert run["id"] == summary.run_id and run["status"] == "completed"
     assert len(recs) == summary.written == run["metrics"]["recommendations"] > 0
     assert (recs.run_id == summary.run_id).all()
     assert run["metrics"]["model"] in ("graph_filter", "lightgcn")
+    assert run["metrics"]["ranked_through_candidates"] == (pool.above_items == 0)
     for metric in ("fit_seconds", "coverage", "gini", "top1pct_share"):
         assert np.isfinite(run["metrics"][metric])
     assert 0 < run["metrics"]["coverage"] <= 1
@@ -114,7 +124,8 @@ def test_same_seed_same_recommendations(graph: GraphStore) -> None:
     np.testing.assert_allclose(first.score, second.score, rtol=1e-5)
 
 
-def test_new_posts_and_new_users_are_served_through_their_text(graph: GraphStore, encoder: Encoder) -> None:
+@POOLS
+def test_new_posts_and_new_users_are_served_through_their_text(graph: GraphStore, encoder: Encoder, pool: PoolConfig) -> None:
     texts = graph.read(
         "MATCH (p:Post)-[:TAGGED]->(:Tag {name: 'hiking'}) MATCH (:User)-[i:INTERACTED]->(p) "
         "WITH p, count(i) AS n ORDER BY n DESC LIMIT 5 RETURN p.text AS text"
@@ -125,7 +136,7 @@ def test_new_posts_and_new_users_are_served_through_their_text(graph: GraphStore
     )
     graph.write("CREATE (:User {id: 'newcomer', bio: 'I love hiking, alpine lakes, summit views and trail maps'})")
     run_embed(graph, encoder)
-    run_recommend(graph, k=20, config=CONFIG, device=CPU)
+    run_recommend(graph, k=20, config=CONFIG, device=CPU, pool=pool)
     recs = recommendations(graph)
     fresh = recs[recs.post.str.startswith("fresh-")]
     assert len(fresh) > 0, "a post without interactions was never recommended"
