@@ -3,8 +3,10 @@
 Snapshot (users, posts, INTERACTED, FOLLOWS, ``embedding`` vectors, tags) -> choose and fit the
 recommender (:mod:`jobs.recommend.recommender`: the graph filter or LightGCN, fused with text
 and the social graph, chosen on a validation slice of this graph) -> score every allowed post
-for every user in chunks, the user's known posts masked -> ``(:User)-[:RECOMMENDED {score,
-rank, reason, run_id}]->(:Post)`` through :class:`graph.writeback.RunWriter` (job ``recommend``).
+for every user in chunks, the user's known posts masked, or on a catalogue past
+:attr:`jobs.recommend.pool.PoolConfig.above_items` each user's candidate posts only
+(:mod:`jobs.recommend.pool`) -> ``(:User)-[:RECOMMENDED {score, rank, reason, run_id}]->(:Post)``
+through :class:`graph.writeback.RunWriter` (job ``recommend``).
 
 Who gets what:
 - every user with an interaction or a profile vector gets up to ``k`` posts; a user with
