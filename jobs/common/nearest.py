@@ -37,19 +37,23 @@ class VectorIndex:
     """
 
     def __init__(self, table: torch.Tensor, exact_below: int = EXACT_BELOW, budget: int = 2**25) -> None:
-        self.table = table.float().contiguous()
+        self.table: torch.Tensor | None = table.float().contiguous()
+        self.rows = table.shape[0]
         self.budget = budget
         self.directions: torch.Tensor | None = None
-        self.hnsw = None if self.table.shape[0] < exact_below else self._build()
+        self.hnsw = None
+        if self.rows >= exact_below:
+            self.hnsw = self._build(self.table)
+            # The graph holds its own (projected) copy: a million 384-d rows are 1.5 GB not to keep twice.
+            self.table = None
 
     def __len__(self) -> int:
-        return self.table.shape[0]
+        return self.rows
 
-    def _build(self):
+    def _build(self, table: torch.Tensor):
         # faiss is imported here: only tables past EXACT_BELOW need it, and its import costs a second.
         import faiss
 
-        table = self.table
         if table.shape[1] > HNSW_DIMENSIONS:
             # Uncentred, so that inner products (not distances) are what the projection keeps.
             _, _, self.directions = torch.svd_lowrank(table, q=HNSW_DIMENSIONS, niter=2)
@@ -57,7 +61,7 @@ class VectorIndex:
         index = faiss.IndexHNSWFlat(table.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 40
         index.add(np.ascontiguousarray(table.numpy()))
-        log.info("HNSW index over %d rows of %d dimensions (indexed on %d)", *self.table.shape, table.shape[1])
+        log.info("HNSW index over %d rows (indexed on %d dimensions)", self.rows, table.shape[1])
         return index
 
     def search(self, queries: torch.Tensor, m: int) -> np.ndarray:
@@ -102,7 +106,7 @@ def nearest_rows(vectors: torch.Tensor, m: int, queries: np.ndarray | None = Non
     if m <= 0:
         return np.zeros((queries.size, 0), dtype=np.int64)
     index = VectorIndex(vectors, exact_below, budget)
-    found = index.search(index.table[torch.from_numpy(queries)], m + 1)
+    found = index.search(vectors.float()[torch.from_numpy(queries)], m + 1)
     # A row is usually its own best match; drop it wherever it appears, keep the first m others.
     others = found != queries[:, None]
     order = np.argsort(~others, axis=1, kind="stable")

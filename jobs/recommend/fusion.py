@@ -5,8 +5,10 @@ For user :math:`u` and post :math:`p`,
 .. math::
     s(u, p) = \\frac{c(u, p)}{\\max_q |c(u, q)|} + w_t \\, t(u, p) + w_s \\, \\log(1 + f(u, p))
 
-where :math:`c` is the collaborative filter's score (divided by the user's largest, so one
-weight suits heavy and light users alike), :math:`t` the cosine of the post's text to the
+where :math:`c` is the collaborative filter's score, divided by the user's largest over the
+posts ``q`` they may be recommended (unseen and allowed), so that one weight suits heavy and light
+users alike, and so that a pool of candidates (:mod:`jobs.recommend.pool`) scores as the whole
+catalogue does; :math:`t` the cosine of the post's text to the
 user's profile (:class:`jobs.recommend.signals.TextSignal`) and :math:`f` the number of people
 within two follows of the user who interacted with the post (:class:`jobs.recommend.signals.SocialSignal`).
 The weights :math:`w_t, w_s` are chosen on a validation slice of the graph being served

@@ -27,6 +27,7 @@ from graph.arrays import SortedRows
 from jobs.common.nearest import VectorIndex
 from jobs.common.ranking import ragged_top
 from jobs.recommend.candidates import CandidateFilter
+from jobs.recommend.graph_filter import GraphFilter
 from jobs.recommend.signals import SocialSignal, TextSignal
 
 
@@ -43,6 +44,10 @@ class PoolConfig:
         text: the posts nearest the user's profile vector: a user with a bio and no interaction
             chooses among these and the popular posts alone, so keep it at least the job's ``k``.
         social: the posts most interacted with within two follows of the user.
+        rank: eigenvectors of the filter's ideal low-pass part; the scale path keeps fewer than the
+            whole-catalogue filter, whose ``[I, k]`` factors (three of them) would not fit in memory
+            at millions of posts.
+        oversample: extra columns of the randomised eigensolver.
     """
 
     above_items: int = 50_000
@@ -51,13 +56,16 @@ class PoolConfig:
     popular: int = 32
     text: int = 50
     social: int = 50
+    rank: int = 64
+    oversample: int = 64
 
     def applies(self, num_items: int) -> bool:
         """Returns whether a catalogue of ``num_items`` posts is ranked through candidates."""
         return num_items >= self.above_items
 
-    def candidate_filter(self, model: object) -> CandidateFilter:
-        """Returns an unfitted :class:`CandidateFilter` around the graph filter ``model`` with these caps."""
+    def candidate_filter(self) -> CandidateFilter:
+        """Returns an unfitted :class:`CandidateFilter` around a graph filter of this rank, with these caps."""
+        model = GraphFilter(rank=self.rank, oversample=self.oversample)
         return CandidateFilter(model, neighbours=self.neighbours, candidates=self.walk, popular=self.popular)
 
 
@@ -83,7 +91,8 @@ class CandidatePool:
         self.text_items = np.zeros(0, dtype=np.int64)
         if text is not None and config.text > 0:
             self.text_items = np.flatnonzero(self.allowed & (np.abs(text.items).sum(axis=1) > 0))
-            self.text_index = VectorIndex(torch.from_numpy(text.items[self.text_items]))
+            whole = self.text_items.size == text.items.shape[0]  # no copy of a catalogue's vectors then
+            self.text_index = VectorIndex(torch.from_numpy(text.items if whole else text.items[self.text_items]))
 
     def columns(self, users: np.ndarray, social_counts: sp.csr_matrix | None = None) -> np.ndarray:
         """Returns ``[n, W]`` int64, the candidate posts of ``users``: each once, unseen and allowed,

@@ -78,7 +78,7 @@ def fit_collaborative(model: str, data: Interactions, known: sp.csr_matrix, conf
     """
     if model == "graph_filter":
         if pool.applies(known.shape[1]):
-            return pool.candidate_filter(GraphFilter()).fit(known)
+            return pool.candidate_filter().fit(known)
         return GraphFilter().fit(known)
     if model == "lightgcn":
         return EmbeddingScorer(*train(data, config, device).embeddings())

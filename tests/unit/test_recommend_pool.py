@@ -36,7 +36,7 @@ def _graph(seed: int = 0) -> tuple[sp.csr_matrix, TextSignal, SocialSignal, np.n
 
 
 def _uncapped() -> PoolConfig:
-    return PoolConfig(above_items=0, neighbours=10**6, walk=10**6, popular=ITEMS, text=ITEMS, social=ITEMS)
+    return PoolConfig(above_items=0, neighbours=10**6, walk=10**6, popular=ITEMS, text=ITEMS, social=ITEMS, rank=8, oversample=8)
 
 
 def test_an_uncapped_pool_ranks_as_the_whole_catalogue() -> None:
@@ -44,10 +44,9 @@ def test_an_uncapped_pool_ranks_as_the_whole_catalogue() -> None:
     allowed = np.ones(ITEMS, dtype=bool)
     allowed[::7] = False
     users = np.arange(USERS)
-    filter_ = GraphFilter(rank=8, oversample=8)
     for weights in (FusionWeights(0.2, 0.1), FusionWeights(0.0, 0.4)):
         whole = fused_scorer(GraphFilter(rank=8, oversample=8).fit(known), text, social, known, allowed, PoolConfig(), weights)
-        pooled = fused_scorer(_uncapped().candidate_filter(filter_).fit(known), text, social, known, allowed, _uncapped(), weights)
+        pooled = fused_scorer(_uncapped().candidate_filter().fit(known), text, social, known, allowed, _uncapped(), weights)
         assert whole.pool is None and pooled.pool is not None
         scores, items = top_items(whole, users, known, 10, item_mask=allowed)
         pool_scores, pool_items = top_items(pooled, users, known, 10, item_mask=allowed)
@@ -60,8 +59,8 @@ def test_a_capped_pool_returns_only_unseen_allowed_posts_and_reaches_new_ones_by
     known, text, social, new = _graph(seed=1)
     allowed = np.ones(ITEMS, dtype=bool)
     allowed[1::9] = False
-    caps = PoolConfig(above_items=0, neighbours=4, walk=6, popular=2, text=4, social=3)
-    pooled = fused_scorer(caps.candidate_filter(GraphFilter(rank=8, oversample=8)).fit(known), text, social, known, allowed,
+    caps = PoolConfig(above_items=0, neighbours=4, walk=6, popular=2, text=4, social=3, rank=8, oversample=8)
+    pooled = fused_scorer(caps.candidate_filter().fit(known), text, social, known, allowed,
                           caps, FusionWeights(0.1, 0.0))
     users = np.arange(USERS)
     columns = pooled.pool.columns(users)
