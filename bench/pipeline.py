@@ -32,6 +32,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -136,7 +137,12 @@ def run_step(step: str, data: Path, env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryFile("w+") as output:
         start = time.perf_counter()
         process = subprocess.Popen(_command(step, data), env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.terminate()
+            process.wait()
+            raise
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
@@ -218,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     if args.stand_in_embed:
         return _stand_in_embed()
+    # A SIGTERM (a timeout, a cancelled job) unwinds like Ctrl-C, so that the scratch server is stopped and deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     print(f"machine: {machine()}\n")
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
