@@ -143,7 +143,8 @@ def test_a_run_killed_while_its_writers_write_leaves_the_previous_result_current
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert users.relationship_count("SUGGESTED_FRIEND") > sum(previous.values()) + 400, "the killed run had written partial results"
+    # Batches land 50 at a time, so the count can stop exactly at the threshold the loop waited for.
+    assert users.relationship_count("SUGGESTED_FRIEND") >= sum(previous.values()) + 400, "the killed run had written partial results"
     assert current_run(users, "friends")["id"] == first.run_id
     assert stored(users, first.run_id) == previous
     batch = rows(500, tag=3.0)
