@@ -77,16 +77,20 @@ class Parts:
 
         Returns:
             ``(values [n, k] float32, items [n, k] int64, slots [n, k] int64)``, best first: each
-            chosen post and its column in these parts, ``-1`` for none.
+            chosen post and its column in these parts, ``-1`` (value ``-inf``) for none, also where
+            there are fewer than ``k`` columns.
         """
         if self.columns is None:
-            values, items = top_of(mask_seen(scores, users, known, item_mask), k)
-            return values, items, items
-        # The pool's columns are unseen and allowed already; padding is all that is left to mask.
-        scores[self.columns < 0] = -np.inf
-        values, slots = top_of(scores, k)
-        items = np.where(slots >= 0, np.take_along_axis(self.columns, np.maximum(slots, 0), axis=1), -1)
-        return values, items, slots
+            values, slots = top_of(mask_seen(scores, users, known, item_mask), k)
+            items = slots
+        else:
+            # The pool's columns are unseen and allowed already; padding is all that is left to mask.
+            scores[self.columns < 0] = -np.inf
+            values, slots = top_of(scores, k)
+            items = np.where(slots >= 0, np.take_along_axis(self.columns, np.maximum(slots, 0), axis=1), -1)
+        pad = ((0, 0), (0, k - slots.shape[1]))
+        return (np.pad(values, pad, constant_values=-np.inf), np.pad(items, pad, constant_values=-1),
+                np.pad(slots, pad, constant_values=-1))
 
 
 @dataclass
@@ -165,12 +169,10 @@ class FusedScorer:
         return np.concatenate([items for _, items in ranked]), np.concatenate([values for values, _ in ranked])
 
     def _top(self, users: np.ndarray, known: sp.csr_matrix, item_mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Returns ``(values [n, k], items [n, k])`` of :meth:`Parts.top` for one chunk, padded to ``k`` columns."""
+        """Returns ``(values [n, k], items [n, k])`` of :meth:`Parts.top` for one chunk."""
         parts = self.parts(users, known, item_mask)
         values, items, _ = parts.top(self.combine(parts), users, known, item_mask, k)
-        pad = k - items.shape[1]
-        return (np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf),
-                np.pad(items, ((0, 0), (0, pad)), constant_values=-1))
+        return values, items
 
     def _filter_alone(self, users: np.ndarray, known: sp.csr_matrix) -> bool:
         """Returns whether the fused order of ``users`` is the filter's: no signal has weight, and
@@ -223,8 +225,7 @@ def fit_weights(
         parts = scorer.parts(part, known, item_mask)
         for weights in grid:
             fused = replace(scorer, weights=weights).combine(parts)
-            items = parts.top(fused, part, known, item_mask, K)[1]
-            tops[weights].append(np.pad(items, ((0, 0), (0, K - items.shape[1])), constant_values=-1))
+            tops[weights].append(parts.top(fused, part, known, item_mask, K)[1])
     results = {w: ranking_metrics(np.concatenate(t), truth.indptr, truth.indices, users, K) for w, t in tops.items()}
     best = max(grid, key=lambda w: (results[w][f"ndcg@{K}"], -w.text - w.social))
     return best, results
