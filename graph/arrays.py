@@ -1,4 +1,4 @@
-"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers, pair-code deduplication, binary sparse matrices, and sorted-code lookups into a CSR matrix (:class:`SortedRows`).
+"""Array helpers shared by ``graph/`` and ``jobs/``: CSR row pointers, pair-code deduplication, binary sparse matrices, sorted-code lookups into a CSR matrix (:class:`SortedRows`), and vectors read page by page (:class:`VectorPages`).
 
 They live in ``graph/`` because ``graph/`` must never import from ``jobs/``; both may import this.
 """
@@ -49,6 +49,49 @@ def expand_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     pair = np.repeat(np.arange(rows.size), counts)
     position = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
     return pair, position
+
+
+class VectorPages:
+    """Vectors read a page at a time, each page turned into a float32 block as it arrives.
+
+    A page of vectors comes from the driver as lists of Python floats, several times the size of
+    the float32 array they make; holding every page that way before converting would make the
+    reader's peak memory many times the snapshot's.
+
+    Args:
+        name: what the vectors are (e.g. ``"User.embedding"``), for errors.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._blocks: list[np.ndarray] = []
+        self._present: list[np.ndarray] = []
+        self._dim: int | None = None
+
+    def add(self, values: list[list[float]]) -> None:
+        """Adds one page: ``values`` holds a list per row, empty where the row has no vector."""
+        present = np.fromiter((len(v) > 0 for v in values), dtype=bool, count=len(values))
+        rows = [v for v in values if len(v)]
+        dims = {len(v) for v in rows}
+        if self._dim is not None:
+            dims.add(self._dim)
+        if len(dims) > 1:
+            raise ValueError(f"{self.name} vectors differ in size {sorted(dims)}; re-embed them so that they all have one size")
+        if dims:
+            self._dim = dims.pop()
+        self._blocks.append(np.asarray(rows, dtype=np.float32).reshape(len(rows), self._dim or 0))
+        self._present.append(present)
+
+    def matrix(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """Returns ``(x [n, d] float32 | None, present [n] bool)`` over every page in order: x holds
+        zeros in rows without a vector, and is None when no row has one."""
+        present = np.concatenate(self._present) if self._present else np.zeros(0, dtype=bool)
+        if self._dim is None:
+            return None, present
+        x = np.zeros((len(present), self._dim), dtype=np.float32)
+        x[present] = np.concatenate([block for block in self._blocks if len(block)])
+        self._blocks.clear()
+        return x, present
 
 
 class SortedRows:

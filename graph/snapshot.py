@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data, HeteroData
 
+from graph.arrays import VectorPages
 from graph.schema import NODE_KEYS, check_label, check_property, check_relationship_type
 from graph.store import GraphStore
 
@@ -133,7 +134,11 @@ def _check(projection: Projection) -> None:
             raise ValueError(f"relationship {spec.edge_type} needs both labels in the projection")
 
 
-def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_size: int) -> tuple[list[str], list]:
+def _read_node_pages(
+    store: GraphStore, label: str, feature: str | None, page_size: int
+) -> tuple[list[str], np.ndarray | None, np.ndarray | None]:
+    """Returns ``(ids, x [n, F] | None, has_x [n] | None)`` of every ``label`` node in key order;
+    x is None when no node has ``feature``, both are None without a feature."""
     key = NODE_KEYS[label]
     # collect() drops nulls, which would misalign features and ids: missing becomes [].
     feature_expr = f"collect(coalesce(n.`{feature}`, []))" if feature is not None else "[]"
@@ -142,18 +147,16 @@ def _read_node_pages(store: GraphStore, label: str, feature: str | None, page_si
         f"WITH n ORDER BY n.{key} LIMIT $page "
         f"RETURN collect(n.{key}) AS ids, {feature_expr} AS features"
     )
-    ids, features = store.read_collected(query, page_size, 2)
-    return ids, features
-
-
-def _features(values: list, n: int) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:
-    present = np.fromiter((len(v) > 0 for v in values), dtype=bool, count=len(values))
-    if not present.any():
-        return None, None, n
-    dim = len(next(v for v in values if len(v)))
-    x = np.zeros((n, dim), dtype=np.float32)
-    x[present] = np.asarray([v for v in values if len(v)], dtype=np.float32)
-    return torch.from_numpy(x), torch.from_numpy(present), int(n - present.sum())
+    ids: list[str] = []
+    vectors = VectorPages(f"{label}.{feature}")
+    for page_ids, values in store.collected_pages(query, page_size, 2):
+        ids.extend(page_ids)
+        if feature is not None:
+            vectors.add(values)
+    if feature is None:
+        return ids, None, None
+    x, has_x = vectors.matrix()
+    return ids, x, has_x
 
 
 def _read_edges(store: GraphStore, spec: RelSpec, src_ids: list[str], page_size: int) -> tuple[list, list, list]:
@@ -199,14 +202,14 @@ def read_snapshot(store: GraphStore, projection: Projection, page_size: int | No
     missing: dict[str, int] = {}
     dropped: dict[tuple[str, str, str], int] = {}
     for label, feature in projection.nodes.items():
-        ids, values = _read_node_pages(store, label, feature, page)
+        ids, x, has_x = _read_node_pages(store, label, feature, page)
         id_maps[label] = IdMap(ids)
         data[label].num_nodes = len(ids)
-        if feature is not None:
-            x, has_x, missing[label] = _features(values, len(ids))
+        if has_x is not None:
+            missing[label] = int(len(ids) - has_x.sum())
             if x is not None:
-                data[label].x = x
-                data[label].has_x = has_x
+                data[label].x = torch.from_numpy(x)
+                data[label].has_x = torch.from_numpy(has_x)
             if missing[label]:
                 log.info("%d of %d %s nodes lack %r (zero features, has_x false)", missing[label], len(ids), label, feature)
     for spec in projection.relationships:

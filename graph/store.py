@@ -140,12 +140,13 @@ class GraphStore:
 
         return keyset_pages(fetch, page_size, limit)
 
-    def read_collected(self, query: str, page_size: int, columns: int) -> list[list[Any]]:
+    def collected_pages(self, query: str, page_size: int, columns: int) -> Iterator[list[list[Any]]]:
         """Pages through a keyset query that collects each page: ``query`` takes ``$after`` and ``$page``
         and returns one row of ``columns`` lists, the first of which holds the page's keys in order.
 
         Returns:
-            The ``columns`` lists, each concatenated over every page.
+            An iterator over the pages, each its ``columns`` lists, so that a caller can turn a
+            page into arrays before the next one is read.
         """
 
         def fetch(after: Any, size: int) -> tuple[list[list[Any]], list[Any]]:
@@ -155,11 +156,7 @@ class GraphStore:
             page = rows[0] if rows else [[] for _ in range(columns)]
             return page, page[0]
 
-        merged: list[list[Any]] = [[] for _ in range(columns)]
-        for page in keyset_pages(fetch, page_size):
-            for column, values in zip(merged, page, strict=True):
-                column.extend(values)
-        return merged
+        return keyset_pages(fetch, page_size)
 
     def write(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs a write query in one retried write transaction.

@@ -39,6 +39,9 @@ from jobs.gnn.sparse import mean_propagation
 
 log = logging.getLogger(__name__)
 
+# F.normalize's floor on a norm, so that a zero row stays zero.
+_EPS = 1e-12
+
 
 EMBEDDINGS: tuple[str, ...] = ("propagation", "sage")
 
@@ -112,8 +115,21 @@ def _knn_edges(z: torch.Tensor, rows: np.ndarray, k: int) -> tuple[np.ndarray, n
     return np.concatenate(src), np.concatenate(dst), np.concatenate(sim)
 
 
-def propagated_embeddings(graph: SocialGraph, hops: int, random_dim: int, generator: torch.Generator) -> torch.Tensor:
-    """Embeds every node with a GNN whose weights are fixed: no training.
+def _pair_dots(vectors: torch.Tensor, src: np.ndarray, dst: np.ndarray, budget: int = 2**24) -> np.ndarray:
+    """Returns ``[E]`` float32 ``vectors[src[e]] . vectors[dst[e]]``, gathering at most ``budget`` cells at once."""
+    out = np.empty(len(src), dtype=np.float32)
+    step = max(1, budget // max(vectors.shape[1], 1))
+    for start in range(0, len(src), step):
+        end = start + step
+        left, right = vectors[torch.from_numpy(src[start:end])], vectors[torch.from_numpy(dst[start:end])]
+        out[start:end] = torch.einsum("ed,ed->e", left, right).numpy()
+    return out
+
+
+def propagated_embeddings(
+    graph: SocialGraph, hops: int, random_dim: int, generator: torch.Generator, block: int = 64
+) -> torch.Tensor:
+    """Embeds every user with a GNN whose weights are fixed: no training.
 
     Each node starts from a random unit vector (``random_dim`` wide) beside its unit text
     embedding (zeros without text), as in random-feature GNNs and FastRP; ``hops`` mean
@@ -123,21 +139,44 @@ def propagated_embeddings(graph: SocialGraph, hops: int, random_dim: int, genera
     with every hop, which carries the structure; the text part carries what people write about,
     also for someone with no friendships or interactions yet.
 
+    Mean aggregation acts on each column alone, so the hops run over ``block`` columns at a time:
+    a first pass sums each hop's squared row norms over the blocks, a second repeats the hops and
+    adds the normalised user rows.  Memory is ``[N, block]`` per hop plus the ``[U, D]`` result
+    instead of several ``[N, D]`` tensors, for twice the sparse products.
+
     Returns:
-        ``[N, random_dim + F]`` float32 embeddings (``F`` = 0 without text).
+        ``[U, random_dim + F]`` float32 embeddings of the users (``F`` = 0 without text).
     """
-    n = graph.num_nodes
+    n, users = graph.num_nodes, graph.num_users
     propagation = mean_propagation(graph.message_edges(), n, torch.device("cpu"))
-    h = F.normalize(torch.randn(n, random_dim, generator=generator), dim=1)
-    z = torch.zeros_like(h)
-    if graph.x is not None:
-        text = F.normalize(graph.x.float(), dim=1)
-        h = torch.cat([h, text], dim=1)
-        z = torch.cat([z, text], dim=1)
+    random_part = F.normalize(torch.randn(n, random_dim, generator=generator), dim=1)
+    text_norm = graph.x.float().norm(dim=1, keepdim=True).clamp_min(_EPS) if graph.x is not None else None
+    width = random_dim + (graph.x.shape[1] if graph.x is not None else 0)
+
+    def start(columns: slice) -> torch.Tensor:
+        if columns.stop <= random_dim:
+            return random_part[:, columns].contiguous()
+        return graph.x[:, columns.start - random_dim : columns.stop - random_dim].float() / text_norm
+
+    # Blocks never straddle the random and text parts, so each one starts from a plain slice.
+    bounds = list(range(0, random_dim, block)) + list(range(random_dim, width, block))
+    blocks = [slice(a, min(b, width)) for a, b in zip(bounds, bounds[1:] + [width])]
     with torch.no_grad():
-        for _ in range(hops):
-            h = propagation(h)
-            z += F.normalize(h, dim=1)
+        squares = torch.zeros(hops, n)
+        for columns in blocks:
+            h = start(columns)
+            for hop in range(hops):
+                h = propagation(h)
+                squares[hop] += h.square().sum(dim=1)
+        norms = squares.sqrt_().clamp_min_(_EPS)[:, :users, None]
+        z = torch.zeros(users, width)
+        for columns in blocks:
+            h = start(columns)
+            if columns.start >= random_dim:
+                z[:, columns] = h[:users]
+            for hop in range(hops):
+                h = propagation(h)
+                z[:, columns] += h[:users] / norms[hop]
     return z
 
 
@@ -149,9 +188,9 @@ def community_embeddings(
     device: torch.device,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> torch.Tensor:
-    """Returns ``[N, D]`` node embeddings as ``config.embedding`` says (``encoder`` and ``on_epoch`` serve ``sage``)."""
+    """Returns ``[U, D]`` user embeddings as ``config.embedding`` says (``encoder`` and ``on_epoch`` serve ``sage``)."""
     if config.embedding == "sage":
-        return train_encoder(graph, graph.friendships, encoder, generator, device, on_epoch)[1]
+        return train_encoder(graph, graph.friendships, encoder, generator, device, on_epoch)[1][: graph.num_users]
     return propagated_embeddings(graph, config.hops, config.random_dim, generator)
 
 
@@ -167,7 +206,7 @@ def weighted_edges(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig)
     n = graph.num_users
     zn = F.normalize(z[:n], dim=1)
     src, dst = graph.friendships.numpy()
-    friend_sim = (zn[src] * zn[dst]).sum(-1).numpy()
+    friend_sim = _pair_dots(zn, src, dst)
     degree = np.bincount(np.concatenate([src, dst]), minlength=n)
     k_src, k_dst, k_sim = _knn_edges(zn, np.flatnonzero(degree < config.attach_below), config.neighbours)
     # Friendships come first, so a pair that is also a nearest-neighbour pair keeps its friendship weight.
@@ -209,7 +248,7 @@ def louvain(g: nx.Graph, seed: int, resolution: float = 1.0, weight: str | None 
 
 
 def detect(graph: SocialGraph, z: torch.Tensor, config: CommunityConfig, seed: int) -> Partition:
-    """Partitions the users of ``graph`` given node embeddings ``z`` ``[N, D]``.
+    """Partitions the users of ``graph`` given user embeddings ``z`` ``[U, D]`` (further rows are ignored).
 
     Returns:
         A :class:`Partition`.

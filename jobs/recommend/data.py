@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from graph.arrays import binary_matrix
+from graph.arrays import VectorPages, binary_matrix
 from graph.schema import NODE_KEYS, check_label
 from graph.snapshot import IdMap, Projection, RelSpec, read_snapshot
 from graph.store import GraphStore
@@ -58,13 +58,18 @@ def read_vectors(store: GraphStore, label: str, ids: IdMap, page_size: int = 20_
         f"MATCH (n:{label}) WHERE n.{key} > $after AND n.embedding IS NOT NULL "
         f"WITH n ORDER BY n.{key} LIMIT $page RETURN collect(n.{key}) AS ids, collect(n.embedding) AS vectors"
     )
-    found_ids, vectors = store.read_collected(query, page_size, 2)
+    found_ids: list[str] = []
+    pages = VectorPages(f"{label}.embedding")
+    for page_ids, vectors in store.collected_pages(query, page_size, 2):
+        found_ids.extend(page_ids)
+        pages.add(vectors)
     present = np.zeros(len(ids), dtype=bool)
-    if not found_ids:
+    matrix, _ = pages.matrix()
+    if matrix is None:
         return None, present
     rows_of = ids.to_index(found_ids)
     keep = rows_of >= 0
-    matrix = np.asarray(vectors, dtype=np.float32)[keep]
+    matrix = matrix[keep]
     x = np.zeros((len(ids), matrix.shape[1]), dtype=np.float32)
     x[rows_of[keep]] = matrix
     present[rows_of[keep]] = True

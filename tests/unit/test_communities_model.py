@@ -65,6 +65,37 @@ def test_propagated_embeddings_carry_text_also_for_users_without_ties() -> None:
         assert float(zn[0] @ zn[1]) > float(zn[0] @ zn[2]) + 0.1
 
 
+def _propagated_reference(graph: SocialGraph, hops: int, random_dim: int, generator: torch.Generator) -> torch.Tensor:
+    """The readout of :func:`propagated_embeddings` written whole, over every node and column at once."""
+    adjacency = torch.zeros(graph.num_nodes, graph.num_nodes)
+    adjacency[tuple(graph.message_edges())] = 1.0
+    mean = adjacency / adjacency.sum(dim=1, keepdim=True).clamp(min=1)
+    h = torch.cat([F.normalize(torch.randn(graph.num_nodes, random_dim, generator=generator), dim=1), F.normalize(graph.x, dim=1)], dim=1)
+    z = torch.cat([torch.zeros(graph.num_nodes, random_dim), F.normalize(graph.x, dim=1)], dim=1)
+    for _ in range(hops):
+        h = mean @ h
+        z += F.normalize(h, dim=1)
+    return z[: graph.num_users]
+
+
+@pytest.mark.parametrize("block", [3, 8, 100])
+def test_propagated_embeddings_in_column_blocks_equal_the_whole_readout_on_users_and_posts(block: int) -> None:
+    """Users and posts, text on some of them: blocks narrower than, straddling and wider than the parts."""
+    rng = np.random.default_rng(0)
+    users, posts = 7, 5
+    x = torch.from_numpy(rng.standard_normal((users + posts, 6)).astype(np.float32))
+    x[[2, 9]] = 0.0
+    interactions = torch.tensor([[0, 1, 1, 4, 5, 6], [0, 0, 3, 2, 4, 4]])
+    graph = SocialGraph(
+        IdMap([f"u{i}" for i in range(users)]), IdMap([f"p{i}" for i in range(posts)]), x, torch.ones(users + posts, dtype=torch.bool),
+        undirected_pairs(np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]), users), interactions, np.zeros(users, dtype=bool), np.full(users, -1),
+    )
+    z = propagated_embeddings(graph, hops=3, random_dim=5, generator=torch.Generator().manual_seed(2), block=block)
+    expected = _propagated_reference(graph, hops=3, random_dim=5, generator=torch.Generator().manual_seed(2))
+    assert z.shape == (users, 11)
+    torch.testing.assert_close(z, expected, atol=1e-5, rtol=1e-5)
+
+
 def test_weighted_edges_list_each_pair_once_with_friendship_weights_first() -> None:
     graph = _graph([(0, 1), (1, 2)], 4)
     z = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.9, 0.1]])
