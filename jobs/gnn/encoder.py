@@ -8,6 +8,10 @@ predicts friendships with a dot-product decoder against random negatives; every 
 hides the friendships it is scored on from message passing, so the encoder cannot
 read the answer off its own input.
 
+Given held-out friendships (:class:`LinkValidation`), training stops once the dot product's
+recall of them has not improved for ``patience`` checks, and keeps the best check's weights, so
+``epochs`` is a ceiling and the graph chooses how many it needs.
+
 Graphs beyond ``EncoderConfig.full_batch_max_nodes`` nodes train on mini-batches instead: each
 step embeds only the nodes of a batch of pairs, from neighbours sampled per layer
 (:class:`jobs.gnn.sampling.NeighbourSampler`), so its memory depends on the batch and the fan-outs;
@@ -16,9 +20,12 @@ the final embeddings are then computed over the whole graph once, without gradie
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +53,9 @@ class EncoderConfig:
     full_batch_max_nodes: int = 1_000_000
     batch_pairs: int = 1024
     fanouts: tuple[int, int] = (10, 5)
+    check_every: int = 25
+    patience: int = 2
+    min_gain: float = 0.01
 
     def mini_batches(self, num_nodes: int) -> bool:
         """Returns whether a graph of ``num_nodes`` trains on mini-batches (beyond ``full_batch_max_nodes``).
@@ -55,6 +65,72 @@ class EncoderConfig:
         ``full_batch_max_nodes=0`` forces mini-batches.
         """
         return num_nodes > self.full_batch_max_nodes
+
+
+@dataclass
+class LinkValidation:
+    """Held-out friendships that training is stopped on: the encoder's dot product alone ranks
+    every user for a sample of the users who have one, and the recall@k of the held-out friends
+    is the score.
+
+    Args:
+        held_out: ``[2, H]`` user pairs hidden from training.
+        known: ``[2, M]`` user pairs training sees; they are never counted as found.
+        num_users: U.
+        k: suggestions per user.
+        users: the most query users sampled.
+        seed: of the sample.
+
+    Attributes:
+        history: ``(epoch, recall)`` of every check.
+        kept: ``(epoch, recall)`` of the check whose weights training kept, None before any.
+    """
+
+    held_out: torch.Tensor
+    known: torch.Tensor
+    num_users: int
+    k: int = 20
+    users: int = 1000
+    seed: int = 0
+    history: list[tuple[int, float]] = field(default_factory=list)
+    kept: tuple[int, float] | None = None
+
+    def __post_init__(self) -> None:
+        src, dst = torch.cat([self.held_out, self.held_out.flip(0)], dim=1).numpy()
+        queries = np.unique(src)
+        if len(queries) > self.users:
+            queries = np.sort(np.random.default_rng(self.seed).choice(queries, self.users, replace=False))
+        self.queries = torch.from_numpy(queries)
+        line = np.full(self.num_users, -1, dtype=np.int64)
+        line[queries] = np.arange(len(queries))
+        keep = line[src] >= 0
+        self._truth = np.unique(line[src[keep]] * self.num_users + dst[keep])
+        self._held = torch.from_numpy(np.bincount(line[src[keep]], minlength=len(queries))).float()
+        k_src, k_dst = torch.cat([self.known, self.known.flip(0)], dim=1).numpy()
+        keep = line[k_src] >= 0
+        self._masked = (torch.from_numpy(np.concatenate([line[k_src[keep]], np.arange(len(queries))])),
+                        torch.from_numpy(np.concatenate([k_dst[keep], queries])))
+
+    def recall(self, z: torch.Tensor, epoch: int, budget: int = 2**24) -> float:
+        """Scores user embeddings ``z`` (``[U, D]``) after ``epoch`` epochs, ``budget`` scores at a
+        time, and records the figure in :attr:`history`.
+
+        Returns:
+            The mean over query users of the share of their held-out friends in their top k.
+        """
+        masked_line, masked_user = self._masked
+        step = max(1, budget // max(self.num_users, 1))
+        hits = np.zeros(len(self.queries), dtype=np.int64)
+        for start in range(0, len(self.queries), step):
+            scores = z[self.queries[start : start + step]] @ z.T
+            inside = (masked_line >= start) & (masked_line < start + step)
+            scores[masked_line[inside] - start, masked_user[inside]] = float("-inf")
+            top = torch.topk(scores, min(self.k, self.num_users), dim=1).indices.numpy()
+            lines = np.arange(start, start + len(top))[:, None]
+            hits[start : start + len(top)] = np.isin(lines * self.num_users + top, self._truth).sum(axis=1)
+        recall = float((torch.from_numpy(hits) / self._held.clamp(min=1)).mean()) if len(self.queries) else 0.0
+        self.history.append((epoch, recall))
+        return recall
 
 
 class MeanSAGE(nn.Module):
@@ -198,11 +274,14 @@ def train_encoder(
     device: torch.device,
     on_epoch: Callable[[int, float], None] | None = None,
     hard_negatives: torch.Tensor | None = None,
+    validation: LinkValidation | None = None,
 ) -> tuple[SocialEncoder, torch.Tensor]:
     """Trains an encoder to predict ``friendships`` (``[2, M]`` user pairs).
 
     ``hard_negatives`` (``[2, H]`` user pairs, e.g. suggestions people ignored) join the
-    random negatives of every epoch.
+    random negatives of every epoch.  With ``validation``, every ``config.check_every`` epochs
+    the held-out recall is measured; training stops after ``config.patience`` checks without a
+    relative gain of ``config.min_gain`` over the best, and the best check's weights are kept.
 
     Returns:
         The trained encoder and the final node embeddings ``z`` ``[N, dim]`` (on the CPU),
@@ -227,6 +306,8 @@ def train_encoder(
     hard = None
     if hard_negatives is not None and hard_negatives.numel():
         hard = torch.cat([hard_negatives, hard_negatives.flip(0)], dim=1)
+    everything = mean_propagation(graph.message_edges(friendships), graph.num_nodes, device)
+    best_state, stale = None, 0
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(m, generator=generator)
@@ -244,7 +325,22 @@ def train_encoder(
             loss_value = _step(optimizers, _link_loss(z, pos, neg))
         if on_epoch is not None:
             on_epoch(epoch, loss_value)
+        if validation is not None and (epoch + 1) % config.check_every == 0:
+            recall = validation.recall(_embed(model, everything, x)[: graph.num_users], epoch + 1)
+            log.info("encoder epoch %d: held-out recall@%d %.4f", epoch + 1, validation.k, recall)
+            if validation.kept is None or recall > validation.kept[1] * (1 + config.min_gain):
+                best_state, stale, validation.kept = copy.deepcopy(model.state_dict()), 0, (epoch + 1, recall)
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model, _embed(model, everything, x)
+
+
+def _embed(model: SocialEncoder, propagation: Propagation, x: torch.Tensor | None) -> torch.Tensor:
+    """Returns ``z`` ``[N, dim]`` on the CPU, in evaluation mode and without gradients."""
     model.eval()
     with torch.no_grad():
-        z = model(mean_propagation(graph.message_edges(friendships), graph.num_nodes, device), x).cpu()
-    return model, z
+        return model(propagation, x).cpu()

@@ -1,4 +1,4 @@
-"""Mini-batch training without Neo4j: the neighbour sampler, sampled layers against full-graph ones, link learning."""
+"""Training the encoder without Neo4j: the neighbour sampler, sampled layers against full-graph ones, link learning, and stopping on held-out links."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 from graph.snapshot import IdMap
 from jobs.gnn.command import encoder_for
-from jobs.gnn.encoder import EncoderConfig, SocialEncoder, train_encoder
+from jobs.gnn.encoder import EncoderConfig, LinkValidation, SocialEncoder, train_encoder
 from jobs.common.runtime import seed_everything
 from jobs.gnn.sampling import NeighbourSampler
 from jobs.gnn.social import SocialGraph, undirected_pairs
@@ -92,3 +92,34 @@ def test_the_cli_flag_forces_mini_batches_and_keeps_the_jobs_epochs() -> None:
     forced = encoder_for("friends", None, mini_batches=True)
     assert forced.mini_batches(10) and forced.epochs == encoder_for("friends", None).epochs
     assert not encoder_for("communities", 5).mini_batches(10)
+
+
+def test_link_validation_counts_held_out_friends_in_the_top_k_and_never_a_known_friend_or_oneself() -> None:
+    # User 0 is nearest to 1, a known friend, then to 2, held out; 2 and 3 are nearest to 1, then to 0.
+    z = torch.tensor([[1.0, 0.0], [0.99, -0.1], [0.9, 0.4], [0.8, -0.6], [-1.0, 0.0]])
+    held_out, known = torch.tensor([[0], [2]]), torch.tensor([[0, 3, 3], [1, 4, 1]])
+    for budget in (5, 2**24):
+        validation = LinkValidation(held_out, known, num_users=5, k=1)
+        assert validation.recall(z, epoch=7, budget=budget) == 1.0
+        assert validation.queries.tolist() == [0, 2]
+        assert validation.history == [(7, 1.0)]
+    # Held out 0-3 instead: user 3 finds 0 (1 is known), but user 0's single suggestion is still 2.
+    validation = LinkValidation(torch.tensor([[0], [3]]), known, num_users=5, k=1)
+    assert validation.recall(z, epoch=1) == 0.5
+
+
+def test_training_stops_once_held_out_recall_stalls_and_keeps_the_best_checks_weights() -> None:
+    train, held_out, community = _planted()
+    graph = _graph(train, len(community), community=community)
+    config = EncoderConfig(epochs=400, check_every=10, patience=2, use_text=False)
+    validation = LinkValidation(held_out, train, graph.num_users, k=10)
+    _, z = train_encoder(graph, train, config, seed_everything(0), torch.device("cpu"), validation=validation)
+    epochs = [epoch for epoch, _ in validation.history]
+    assert epochs == list(range(10, epochs[-1] + 1, 10)) and epochs[-1] < 400, "training should stop well before the ceiling"
+    kept_epoch, kept_recall = validation.kept
+    assert kept_recall >= max(recall for _, recall in validation.history) / (1 + config.min_gain)
+    assert epochs[-1] - kept_epoch == config.patience * config.check_every
+    # Chance is 10 of 300 users; an encoder that finds the groups ranks within one, about 10 of 100.
+    assert kept_recall > 0.07, f"held-out recall@10 {kept_recall:.3f} on three planted groups"
+    # The returned embeddings are the kept check's, not the last epoch's.
+    assert LinkValidation(held_out, train, graph.num_users, k=10).recall(z, epoch=0) == kept_recall
