@@ -94,18 +94,24 @@ class VectorWriter:
     """Writes vector batches on one background thread, so the model keeps encoding meanwhile.
 
     Batches are written in submission order; :meth:`flush` waits for all of them
-    and re-raises the first failure.
+    and re-raises the first failure.  At most ``queued`` batches are in flight: each holds its
+    vectors as Python floats, so an encoder faster than the writes would otherwise pile every
+    page of them up in memory.
     """
 
-    def __init__(self, store: GraphStore, model: str) -> None:
+    def __init__(self, store: GraphStore, model: str, queued: int = 2) -> None:
         self.store = store
         self.model = model
+        self.queued = queued
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vector-writer")
         self._pending: list[Future] = []
 
     def write(self, label: str, payload: list[dict[str, Any]]) -> None:
-        """Queues ``payload`` (``{id, vector, hash}`` rows) for nodes of ``label``."""
+        """Queues ``payload`` (``{id, vector, hash}`` rows) for nodes of ``label``, first waiting
+        for the oldest batch while ``queued`` are waiting (re-raising its failure)."""
         query = WRITE_VECTORS.format(label=check_label(label))
+        while len(self._pending) >= self.queued:
+            self._pending.pop(0).result()
         self._pending.append(self._pool.submit(self.store.write, query, {"rows": payload, "model": self.model}))
 
     def flush(self) -> None:
