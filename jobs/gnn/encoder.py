@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
