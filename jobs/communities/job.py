@@ -2,8 +2,10 @@
 
 Each community becomes ``(:Community {id, run_id, index, size, keywords, label, sentiment})``
 (``sentiment`` is the mean ``Post.sentiment_score`` of the members' posts, null before the
-sentiment job has run) and each user gets ``(:User)-[:IN_COMMUNITY {score}]->(:Community)``,
-``score`` being the cosine of the user's embedding to the community's mean embedding.
+sentiment job has run) and each user gets ``(:User)-[:IN_COMMUNITY {score, rank, reason}]->(:Community)``,
+``score`` being the cosine of the user's embedding to the community's mean embedding, ``rank``
+the user's place among the members by that score (1: the most central) and ``reason`` how many
+of their friends are members.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
-from jobs.communities.model import CommunityConfig, community_embeddings, detect, keywords, label, modularity
+from jobs.communities.model import CommunityConfig, community_embeddings, detect, keywords, label, membership_reasons, modularity
 from jobs.common.interests import read_interests
 from jobs.common.outputs import JobOutputs, NodeOutput, RelationshipOutput
 from jobs.gnn.encoder import EncoderConfig
@@ -31,10 +33,10 @@ log = logging.getLogger(__name__)
 
 OUTPUTS = JobOutputs(
     "communities",
-    relationships=(RelationshipOutput("IN_COMMUNITY", "User", "Community", ("score", "run_id")),),
+    relationships=(RelationshipOutput("IN_COMMUNITY", "User", "Community", ("score", "rank", "reason", "run_id")),),
     nodes=(NodeOutput("Community", ("id", "run_id", "index", "size", "keywords", "label", "sentiment")),),
 )
-"""What the communities job writes; ``IN_COMMUNITY`` is a membership, not a ranked suggestion."""
+"""What the communities job writes; ``IN_COMMUNITY`` is a membership, ranked within its community, not per user."""
 
 POST_TEXTS = (
     "MATCH (u:User)-[:POSTED]->(p:Post) WHERE p.text IS NOT NULL "
@@ -100,13 +102,17 @@ def run_communities(
                 for i, size in enumerate(partition.sizes)
             ),
         )
+        members = zip(
+            graph.users.ids.tolist(), partition.labels.tolist(), partition.score.tolist(), partition.ranks().tolist(),
+            membership_reasons(graph, partition.labels),
+        )
         run.write_relationships(
             "IN_COMMUNITY",
             "User",
             "Community",
             (
-                {"src": user, "dst": ids[c], "props": {"score": round(float(s), 4)}}
-                for user, c, s in zip(graph.users.ids.tolist(), partition.labels.tolist(), partition.score.tolist())
+                {"src": user, "dst": ids[c], "props": {"score": round(float(s), 4), "rank": rank, "reason": reason}}
+                for user, c, s, rank, reason in members
             ),
         )
         metrics: dict[str, Any] = {

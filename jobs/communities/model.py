@@ -95,6 +95,30 @@ class Partition:
         """Returns ``[C]`` member counts."""
         return np.bincount(self.labels)
 
+    def ranks(self) -> np.ndarray:
+        """Returns ``[U]`` int64 each user's rank within their community, 1 the highest score (ties: the lower row)."""
+        order = np.lexsort((np.arange(len(self.labels)), -self.score, self.labels))
+        first = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
+        rank = np.empty(len(self.labels), dtype=np.int64)
+        rank[order] = np.arange(len(self.labels)) - first[self.labels[order]] + 1
+        return rank
+
+
+def membership_reasons(graph: SocialGraph, labels: np.ndarray) -> list[str]:
+    """Returns one reason per user (``[U]`` strings) for the community ``labels`` gives them, e.g.
+    ``"your friends in this community: 7 of 9"``; a user without friendships was placed by what they
+    write and interact with."""
+    src, dst = graph.friendships.numpy()
+    n = graph.num_users
+    same = labels[src] == labels[dst]
+    inside = np.bincount(src[same], minlength=n) + np.bincount(dst[same], minlength=n)
+    degree = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+    return [
+        f"your friends in this community: {k} of {d}" if d
+        else "no friendships yet: close to its members in what you write and like"
+        for k, d in zip(inside.tolist(), degree.tolist())
+    ]
+
 
 def _knn_edges(z: torch.Tensor, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = z.shape[0]

@@ -442,10 +442,16 @@ def test_every_user_is_in_one_community_with_a_finite_score(records: tuple[Graph
     assert all(_is_number(row["props"].get("score")) and -1.0 - 1e-6 <= row["props"]["score"] <= 1.0 + 1e-6 for row in rows)
 
 
-@pytest.mark.xfail(strict=True, reason="IN_COMMUNITY carries only score and run_id, though every result written back should also carry a rank and a reason")
-def test_community_memberships_carry_a_rank_and_a_reason(records: tuple[GraphStore, dict[str, Record]]) -> None:
+def test_community_memberships_carry_a_reason_and_rank_1_to_size_in_score_order(records: tuple[GraphStore, dict[str, Record]]) -> None:
     rows = records[1]["communities"].first.relationships["IN_COMMUNITY"]
     assert all(type(row["props"].get("rank")) is int and row["props"].get("reason") for row in rows)
+    by_community: dict[Any, list[tuple[int, float]]] = defaultdict(list)
+    for row in rows:
+        by_community[row["dst"]].append((row["props"]["rank"], row["props"]["score"]))
+    for community, ranked in by_community.items():
+        ranked.sort()
+        assert [rank for rank, _ in ranked] == list(range(1, len(ranked) + 1)), f"{community}: ranks {ranked}"
+        assert all(a >= b for (_, a), (_, b) in zip(ranked, ranked[1:])), f"{community}: scores out of rank order"
 
 
 @pytest.mark.parametrize("case", FORBIDDING, ids=_ids(FORBIDDING))

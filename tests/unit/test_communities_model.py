@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from graph.snapshot import IdMap
 from jobs.communities.cli import COMMUNITY_EMBEDDINGS
-from jobs.communities.model import EMBEDDINGS, CommunityConfig, leiden, propagated_embeddings, weighted_edges
+from jobs.communities.model import EMBEDDINGS, CommunityConfig, Partition, leiden, membership_reasons, propagated_embeddings, weighted_edges
 from jobs.gnn.social import SocialGraph, undirected_pairs
 
 
@@ -112,3 +112,19 @@ def test_the_embedding_is_checked_and_the_cli_offers_every_one() -> None:
     assert COMMUNITY_EMBEDDINGS == EMBEDDINGS
     with pytest.raises(ValueError, match="propagation, sage"):
         CommunityConfig(embedding="kmeans")
+
+
+def test_members_rank_within_their_own_community_by_score_with_ties_to_the_lower_row() -> None:
+    partition = Partition(np.array([1, 0, 1, 0, 0, 1]), np.array([0.2, 0.5, 0.9, 0.7, 0.5, 0.2], dtype=np.float32))
+    assert partition.ranks().tolist() == [2, 2, 1, 1, 3, 3]
+
+
+def test_membership_reasons_count_the_friends_inside_and_name_the_friendless() -> None:
+    # 0-1 and 1-2 inside community 0; 2-3 crosses to community 1; user 4 has no friendship.
+    graph = _graph([(0, 1), (1, 2), (2, 3)], 5)
+    reasons = membership_reasons(graph, np.array([0, 0, 0, 1, 1]))
+    assert reasons[:4] == [
+        "your friends in this community: 1 of 1", "your friends in this community: 2 of 2",
+        "your friends in this community: 1 of 2", "your friends in this community: 0 of 1",
+    ]
+    assert reasons[4].startswith("no friendships yet")
