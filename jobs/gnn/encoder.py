@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jobs.common.ranking import csr_from_pairs, mask_known, ranking_metrics, top_k
 from jobs.gnn.sampling import NeighbourSampler
 from jobs.gnn.social import SocialGraph
 from jobs.gnn.sparse import Propagation, mean_propagation
@@ -103,12 +104,12 @@ class LinkValidation:
         line = np.full(self.num_users, -1, dtype=np.int64)
         line[queries] = np.arange(len(queries))
         keep = line[src] >= 0
-        self._truth = np.unique(line[src[keep]] * self.num_users + dst[keep])
-        self._held = torch.from_numpy(np.bincount(line[src[keep]], minlength=len(queries))).float()
+        self._truth = csr_from_pairs(line[src[keep]], dst[keep], len(queries))
         k_src, k_dst = torch.cat([self.known, self.known.flip(0)], dim=1).numpy()
         keep = line[k_src] >= 0
-        self._masked = (torch.from_numpy(np.concatenate([line[k_src[keep]], np.arange(len(queries))])),
-                        torch.from_numpy(np.concatenate([k_dst[keep], queries])))
+        self._masked = csr_from_pairs(
+            np.concatenate([line[k_src[keep]], np.arange(len(queries))]), np.concatenate([k_dst[keep], queries]), len(queries)
+        )
 
     def recall(self, z: torch.Tensor, epoch: int, budget: int = 2**24) -> float:
         """Scores user embeddings ``z`` (``[U, D]``) after ``epoch`` epochs, ``budget`` scores at a
@@ -117,17 +118,15 @@ class LinkValidation:
         Returns:
             The mean over query users of the share of their held-out friends in their top k.
         """
-        masked_line, masked_user = self._masked
         step = max(1, budget // max(self.num_users, 1))
-        hits = np.zeros(len(self.queries), dtype=np.int64)
+        tops = []
         for start in range(0, len(self.queries), step):
             scores = z[self.queries[start : start + step]] @ z.T
-            inside = (masked_line >= start) & (masked_line < start + step)
-            scores[masked_line[inside] - start, masked_user[inside]] = float("-inf")
-            top = torch.topk(scores, min(self.k, self.num_users), dim=1).indices.numpy()
-            lines = np.arange(start, start + len(top))[:, None]
-            hits[start : start + len(top)] = np.isin(lines * self.num_users + top, self._truth).sum(axis=1)
-        recall = float((torch.from_numpy(hits) / self._held.clamp(min=1)).mean()) if len(self.queries) else 0.0
+            mask_known(scores, start, *self._masked)
+            tops.append(top_k(scores, self.k)[1].numpy())
+        lines = np.arange(len(self.queries))
+        predicted = np.concatenate(tops) if tops else np.empty((0, self.k), dtype=np.int64)
+        recall = ranking_metrics(predicted, *self._truth, lines, self.k)[f"recall@{self.k}"]
         self.history.append((epoch, recall))
         return recall
 
