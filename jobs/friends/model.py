@@ -203,7 +203,7 @@ def fit_friend_scorer(
     structure = Structure.of(graph, fit)
     scale, weights, figures = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
     if validation.kept is not None:
-        figures["encoder_epochs"], figures[f"encoder_recall@{config.k}"] = validation.kept
+        figures["encoder_steps"], figures[f"encoder_recall@{config.k}"] = validation.kept
     log.info("friend scorer weights %s (held out: %s)", dict(zip(FEATURES, weights.tolist())), figures)
     with torch.no_grad():
         x = graph.x.to(device) if config.encoder.use_text and graph.x is not None else None

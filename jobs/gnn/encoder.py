@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +54,7 @@ class EncoderConfig:
     batch_pairs: int = 1024
     fanouts: tuple[int, int] = (10, 5)
     check_every: int = 25
+    check_every_batches: int = 100
     patience: int = 2
     min_gain: float = 0.01
 
@@ -82,8 +83,9 @@ class LinkValidation:
         seed: of the sample.
 
     Attributes:
-        history: ``(epoch, recall)`` of every check.
-        kept: ``(epoch, recall)`` of the check whose weights training kept, None before any.
+        history: ``(steps, recall)`` of every check, after ``steps`` optimisation steps (one per
+            epoch in full-batch training, one per batch with mini-batches).
+        kept: ``(steps, recall)`` of the check whose weights training kept, None before any.
     """
 
     held_out: torch.Tensor
@@ -111,9 +113,9 @@ class LinkValidation:
             np.concatenate([line[k_src[keep]], np.arange(len(queries))]), np.concatenate([k_dst[keep], queries]), len(queries)
         )
 
-    def recall(self, z: torch.Tensor, epoch: int, budget: int = 2**24) -> float:
-        """Scores user embeddings ``z`` (``[U, D]``) after ``epoch`` epochs, ``budget`` scores at a
-        time, and records the figure in :attr:`history`.
+    def recall(self, z: torch.Tensor, steps: int, budget: int = 2**24) -> float:
+        """Scores user embeddings ``z`` (``[U, D]``) after ``steps`` optimisation steps, ``budget``
+        scores at a time, and records the figure in :attr:`history`.
 
         Returns:
             The mean over query users of the share of their held-out friends in their top k.
@@ -127,7 +129,7 @@ class LinkValidation:
         lines = np.arange(len(self.queries))
         predicted = np.concatenate(tops) if tops else np.empty((0, self.k), dtype=np.int64)
         recall = ranking_metrics(predicted, *self._truth, lines, self.k)[f"recall@{self.k}"]
-        self.history.append((epoch, recall))
+        self.history.append((steps, recall))
         return recall
 
 
@@ -235,14 +237,15 @@ def _step(optimizers: list[torch.optim.Optimizer], loss: torch.Tensor) -> float:
     return loss.item()
 
 
-def _mini_batch_epoch(
+def _mini_batch_losses(
     model: SocialEncoder, optimizers: list[torch.optim.Optimizer], sampler: NeighbourSampler, x: torch.Tensor | None,
     pos: torch.Tensor, hard: torch.Tensor | None, num_users: int, config: EncoderConfig, generator: torch.Generator,
-) -> float:
-    """Runs one pass over ``pos`` (``[2, P]``) in batches of ``config.batch_pairs``; ``hard`` negatives are spread over the batches.
+) -> Iterator[float]:
+    """Steps once per batch of ``config.batch_pairs`` pairs of ``pos`` (``[2, P]``), in a random
+    order; ``hard`` negatives are spread over the batches.
 
-    Returns:
-        The mean loss of the epoch's batches.
+    Yields:
+        Each batch's loss, after its step.
     """
     order = torch.randperm(pos.shape[1], generator=generator)
     batches = order.split(config.batch_pairs)
@@ -251,7 +254,6 @@ def _mini_batch_epoch(
         if hard is not None else [None] * len(batches)
     )
     device = model.node.weight.device
-    total = 0.0
     for batch, hard_part in zip(batches, hard_parts):
         batch_pos = pos[:, batch]
         neg = _negatives(batch_pos, num_users, config.negatives, generator)
@@ -260,8 +262,34 @@ def _mini_batch_epoch(
         nodes, local = torch.unique(torch.cat([batch_pos, neg], dim=1), return_inverse=True)
         z = model.embed_sampled(nodes, sampler, x, config.fanouts, generator)
         local = local.to(device)
-        total += _step(optimizers, _link_loss(z, local[:, : batch_pos.shape[1]], local[:, batch_pos.shape[1] :]))
-    return total / max(len(batches), 1)
+        yield _step(optimizers, _link_loss(z, local[:, : batch_pos.shape[1]], local[:, batch_pos.shape[1] :]))
+
+
+@dataclass
+class _EarlyStopping:
+    """Checks held-out recall every ``every`` steps and keeps the best check's weights."""
+
+    validation: LinkValidation | None
+    every: int
+    patience: int
+    min_gain: float
+    steps: int = 0
+    stale: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+
+    def after_step(self, model: SocialEncoder, embed: Callable[[], torch.Tensor]) -> bool:
+        """Counts one step and checks when one is due; returns whether training should stop."""
+        self.steps += 1
+        validation = self.validation
+        if validation is None or self.steps % self.every:
+            return False
+        recall = validation.recall(embed(), self.steps)
+        log.info("encoder step %d: held-out recall@%d %.4f", self.steps, validation.k, recall)
+        if validation.kept is None or recall > validation.kept[1] * (1 + self.min_gain):
+            self.best_state, self.stale, validation.kept = copy.deepcopy(model.state_dict()), 0, (self.steps, recall)
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
 
 
 def train_encoder(
@@ -277,8 +305,8 @@ def train_encoder(
     """Trains an encoder to predict ``friendships`` (``[2, M]`` user pairs).
 
     ``hard_negatives`` (``[2, H]`` user pairs, e.g. suggestions people ignored) join the
-    random negatives of every epoch.  With ``validation``, every ``config.check_every`` epochs
-    the held-out recall is measured; training stops after ``config.patience`` checks without a
+    random negatives of every epoch.  With ``validation``, the held-out recall is measured every
+    ``config.check_every`` epochs (every ``config.check_every_batches`` steps with mini-batches); training stops after ``config.patience`` checks without a
     relative gain of ``config.min_gain`` over the best, and the best check's weights are kept.
 
     Returns:
@@ -305,35 +333,41 @@ def train_encoder(
     if hard_negatives is not None and hard_negatives.numel():
         hard = torch.cat([hard_negatives, hard_negatives.flip(0)], dim=1)
     everything = mean_propagation(graph.message_edges(friendships), graph.num_nodes, device)
-    best_state, stale = None, 0
+    stopping = _EarlyStopping(
+        validation, config.check_every_batches if mini_batches else config.check_every, config.patience, config.min_gain
+    )
+
+    def users_z() -> torch.Tensor:
+        return _embed(model, everything, x)[: graph.num_users]
+
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(m, generator=generator)
         n_sup = max(1, int(m * config.supervised_share))
         supervised, visible = friendships[:, order[:n_sup]], friendships[:, order[n_sup:]]
         pos = torch.cat([supervised, supervised.flip(0)], dim=1)
+        stop, losses = False, []
         if mini_batches:
             sampler = NeighbourSampler(graph.message_edges(visible), graph.num_nodes)
-            loss_value = _mini_batch_epoch(model, optimizers, sampler, x, pos, hard, graph.num_users, config, generator)
+            for loss_value in _mini_batch_losses(model, optimizers, sampler, x, pos, hard, graph.num_users, config, generator):
+                losses.append(loss_value)
+                if stopping.after_step(model, users_z):
+                    stop = True
+                    break
+                model.train()
         else:
             z = model(mean_propagation(graph.message_edges(visible), graph.num_nodes, device), x)
             neg = _negatives(pos, graph.num_users, config.negatives, generator)
             if hard is not None:
                 neg = torch.cat([neg, hard], dim=1)
-            loss_value = _step(optimizers, _link_loss(z, pos, neg))
+            losses.append(_step(optimizers, _link_loss(z, pos, neg)))
+            stop = stopping.after_step(model, users_z)
         if on_epoch is not None:
-            on_epoch(epoch, loss_value)
-        if validation is not None and (epoch + 1) % config.check_every == 0:
-            recall = validation.recall(_embed(model, everything, x)[: graph.num_users], epoch + 1)
-            log.info("encoder epoch %d: held-out recall@%d %.4f", epoch + 1, validation.k, recall)
-            if validation.kept is None or recall > validation.kept[1] * (1 + config.min_gain):
-                best_state, stale, validation.kept = copy.deepcopy(model.state_dict()), 0, (epoch + 1, recall)
-            else:
-                stale += 1
-                if stale >= config.patience:
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            on_epoch(epoch, sum(losses) / max(len(losses), 1))
+        if stop:
+            break
+    if stopping.best_state is not None:
+        model.load_state_dict(stopping.best_state)
     return model, _embed(model, everything, x)
 
 

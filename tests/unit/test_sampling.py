@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from graph.snapshot import IdMap
@@ -100,26 +101,34 @@ def test_link_validation_counts_held_out_friends_in_the_top_k_and_never_a_known_
     held_out, known = torch.tensor([[0], [2]]), torch.tensor([[0, 3, 3], [1, 4, 1]])
     for budget in (5, 2**24):
         validation = LinkValidation(held_out, known, num_users=5, k=1)
-        assert validation.recall(z, epoch=7, budget=budget) == 1.0
+        assert validation.recall(z, steps=7, budget=budget) == 1.0
         assert validation.queries.tolist() == [0, 2]
         assert validation.history == [(7, 1.0)]
     # Held out 0-3 instead: user 3 finds 0 (1 is known), but user 0's single suggestion is still 2.
     validation = LinkValidation(torch.tensor([[0], [3]]), known, num_users=5, k=1)
-    assert validation.recall(z, epoch=1) == 0.5
+    assert validation.recall(z, steps=1) == 0.5
 
 
-def test_training_stops_once_held_out_recall_stalls_and_keeps_the_best_checks_weights() -> None:
+@pytest.mark.parametrize("mini_batches", [False, True], ids=["full-batch", "mini-batches"])
+def test_training_stops_once_held_out_recall_stalls_and_keeps_the_best_checks_weights(mini_batches: bool) -> None:
     train, held_out, community = _planted()
     graph = _graph(train, len(community), community=community)
-    config = EncoderConfig(epochs=400, check_every=10, patience=2, use_text=False)
+    config = EncoderConfig(epochs=400, check_every=10, check_every_batches=10, patience=2, use_text=False)
+    if mini_batches:
+        config = dataclasses.replace(config, full_batch_max_nodes=0, batch_pairs=256)
     validation = LinkValidation(held_out, train, graph.num_users, k=10)
     _, z = train_encoder(graph, train, config, seed_everything(0), torch.device("cpu"), validation=validation)
-    epochs = [epoch for epoch, _ in validation.history]
-    assert epochs == list(range(10, epochs[-1] + 1, 10)) and epochs[-1] < 400, "training should stop well before the ceiling"
-    kept_epoch, kept_recall = validation.kept
+    steps = [step for step, _ in validation.history]
+    assert steps == list(range(10, steps[-1] + 1, 10)), "a check every 10 optimisation steps"
+    if mini_batches:
+        batches_per_epoch = -(-int(train.shape[1] * config.supervised_share) * 2 // config.batch_pairs)
+        assert batches_per_epoch > 1 and steps[-1] < 400 * batches_per_epoch
+    else:
+        assert steps[-1] < 400, "training should stop well before the ceiling"
+    kept_step, kept_recall = validation.kept
     assert kept_recall >= max(recall for _, recall in validation.history) / (1 + config.min_gain)
-    assert epochs[-1] - kept_epoch == config.patience * config.check_every
+    assert steps[-1] - kept_step == config.patience * 10
     # Chance is 10 of 300 users; an encoder that finds the groups ranks within one, about 10 of 100.
     assert kept_recall > 0.07, f"held-out recall@10 {kept_recall:.3f} on three planted groups"
     # The returned embeddings are the kept check's, not the last epoch's.
-    assert LinkValidation(held_out, train, graph.num_users, k=10).recall(z, epoch=0) == kept_recall
+    assert LinkValidation(held_out, train, graph.num_users, k=10).recall(z, steps=0) == kept_recall
