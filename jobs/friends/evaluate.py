@@ -61,9 +61,10 @@ def _baseline_top_k(structure: Structure, queries: np.ndarray, k: int, score: st
 
 
 def _model_top_k(graph: SocialGraph, visible: torch.Tensor, queries: np.ndarray, config: FriendsConfig, seed: int,
-                 on_epoch: Callable[[int, float], None] | None) -> tuple[np.ndarray, dict[str, CandidateGenerator]]:
-    """Returns ``([q, k]`` the model's top ``k`` of each query, its candidate generators by name``):
-    ``capped`` is the job's, ``uncapped`` keeps every friend of a friend."""
+                 on_epoch: Callable[[int, float], None] | None) -> tuple[np.ndarray, dict[str, CandidateGenerator], dict[str, float]]:
+    """Returns ``([q, k]`` the model's top ``k`` of each query, its candidate generators by name, the
+    scorer's figures on its own calibration split``): ``capped`` is the job's generator,
+    ``uncapped`` keeps every friend of a friend."""
     generator = seed_everything(seed)
     scorer = fit_friend_scorer(graph, visible, config, generator, torch.device("cpu"), on_epoch)
     found = suggest_friends(graph, visible, scorer, config, users=queries)
@@ -77,7 +78,7 @@ def _model_top_k(graph: SocialGraph, visible: torch.Tensor, queries: np.ndarray,
         name: CandidateGenerator(structure, scorer.z, scorer.text, scorer.has_text, graph.opt_out, caps, users=queries)
         for name, caps in (("capped", config.candidates), ("uncapped", uncapped))
     }
-    return predicted, generators
+    return predicted, generators, scorer.calibration
 
 
 def _candidate_recall(generator: CandidateGenerator, queries: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
@@ -95,10 +96,11 @@ def _candidate_recall(generator: CandidateGenerator, queries: np.ndarray, indptr
     return found / max(int(np.diff(indptr)[queries].sum()), 1), listed / max(len(queries), 1)
 
 
-def _measured(model: tuple[np.ndarray, dict[str, CandidateGenerator]], indptr: np.ndarray, indices: np.ndarray,
-              queries: np.ndarray, k: int) -> dict:
-    predicted, generators = model
-    metrics = ranking_metrics(predicted, indptr, indices, queries, k)
+def _measured(model: tuple[np.ndarray, dict[str, CandidateGenerator], dict[str, float]], indptr: np.ndarray,
+              indices: np.ndarray, queries: np.ndarray, k: int) -> dict:
+    predicted, generators, calibration = model
+    metrics: dict = ranking_metrics(predicted, indptr, indices, queries, k)
+    metrics["calibration"] = calibration
     for name, generator in generators.items():
         prefix = "" if name == "capped" else f"{name}_"
         metrics[f"{prefix}candidate_recall"], metrics[f"{prefix}candidates_per_user"] = _candidate_recall(generator, queries, indptr, indices)
@@ -117,7 +119,9 @@ def evaluate_friends(
     Returns:
         ``{"model": {metric: value}, "model_without_text": {…}, "baselines": {"adamic_adar": {…},
         "common_neighbours": {…}}}`` with ``recall@k``, ``hits@k``, ``ndcg@k`` (graph opt-outs are ignored
-        here: every user may be found).
+        here: every user may be found).  Each model's ``calibration`` holds its figures on the
+        calibration split it carved from the visible friendships, the split that designs are
+        chosen on, so that the hidden share is read once per design.
     """
     config = config or FriendsConfig()
     graph = dataclasses.replace(graph, opt_out=np.zeros(graph.num_users, dtype=bool))

@@ -56,6 +56,10 @@ def test_evaluate_friends_hides_a_tenth_of_an_edge_list(planted: tuple[Path, Pat
     # A random pick of 20 among ~160 people finds about an eighth of the hidden friends.
     assert model["recall@20"] >= 0.5 and 0 < model["hits@20"] <= 1 and 0 < model["ndcg@20"] <= 1
     assert model["recall@20"] >= result["baselines"]["common_neighbours"]["recall@20"]
+    # The calibration split is carved from the visible friendships: its figures are the scorer's own.
+    calibration = model["calibration"]
+    assert 0 < calibration["recall@20"] <= 1 and 0 < calibration["candidate_recall"] <= 1
+    assert calibration["encoder_steps"] % 25 == 0 and 0 < calibration["encoder_steps"] <= 40
 
 
 def test_evaluate_recommend_splits_an_interaction_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
