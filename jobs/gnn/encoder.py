@@ -318,16 +318,19 @@ def train_encoder(
     model = SocialEncoder(graph.num_nodes, graph.x.shape[1] if use_text else None, config.hidden, config.dim, sparse=mini_batches)
     model = model.to(device)
     x = graph.x.to(device) if use_text else None
+    # Decoupled weight decay (AdamW): Adam's L2 term joins the gradient, and on a large graph each
+    # node vector's share of the mean loss is so small that the decay outweighs it, so the
+    # vectors shrank instead of learning once a graph passed tens of thousands of nodes.
     if mini_batches:
         log.info("%d nodes: training on mini-batches of %d pairs, fan-outs %s", graph.num_nodes, config.batch_pairs, config.fanouts)
         # SparseAdam updates only the node vectors a batch used; it has no weight decay.
         dense = [p for name, p in model.named_parameters() if name != "node.weight"]
         optimizers: list[torch.optim.Optimizer] = [
             torch.optim.SparseAdam([model.node.weight], lr=config.lr),
-            torch.optim.Adam(dense, lr=config.lr, weight_decay=config.weight_decay),
+            torch.optim.AdamW(dense, lr=config.lr, weight_decay=config.weight_decay),
         ]
     else:
-        optimizers = [torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)]
+        optimizers = [torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)]
     m = friendships.shape[1]
     hard = None
     if hard_negatives is not None and hard_negatives.numel():

@@ -132,3 +132,14 @@ def test_training_stops_once_held_out_recall_stalls_and_keeps_the_best_checks_we
     assert kept_recall > 0.07, f"held-out recall@10 {kept_recall:.3f} on three planted groups"
     # The returned embeddings are the kept check's, not the last epoch's.
     assert LinkValidation(held_out, train, graph.num_users, k=10).recall(z, steps=0) == kept_recall
+
+
+def test_weight_decay_is_decoupled_so_it_cannot_outweigh_a_node_vectors_small_share_of_the_loss() -> None:
+    # On a large graph each node's share of the mean loss is tiny; a strong decay on a small graph
+    # puts the decay in the same place against the gradient. Added to the gradient, as Adam's L2
+    # is, it shrinks the vectors and the links are not learnt.
+    train, held_out, community = _planted()
+    graph = _graph(train, len(community), community=community)
+    config = EncoderConfig(epochs=60, weight_decay=0.05, use_text=False)
+    z = train_encoder(graph, train, config, seed_everything(0), torch.device("cpu"))[1]
+    assert _auc(z, held_out, graph.num_nodes) >= 0.7
