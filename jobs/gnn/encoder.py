@@ -318,9 +318,9 @@ def train_encoder(
     model = SocialEncoder(graph.num_nodes, graph.x.shape[1] if use_text else None, config.hidden, config.dim, sparse=mini_batches)
     model = model.to(device)
     x = graph.x.to(device) if use_text else None
-    # Decoupled weight decay (AdamW): Adam's L2 term joins the gradient, and on a large graph each
-    # node vector's share of the mean loss is so small that the decay outweighs it, so the
-    # vectors shrank instead of learning once a graph passed tens of thousands of nodes.
+    # Decoupled weight decay (AdamW): Adam's L2 term joins the gradient, and the larger the graph
+    # the smaller each node vector's share of the mean loss, so the decay would weigh more against
+    # what the vector learns (measured by bench.encoder_curve).
     if mini_batches:
         log.info("%d nodes: training on mini-batches of %d pairs, fan-outs %s", graph.num_nodes, config.batch_pairs, config.fanouts)
         # SparseAdam updates only the node vectors a batch used; it has no weight decay.
