@@ -306,8 +306,9 @@ def train_encoder(
 
     ``hard_negatives`` (``[2, H]`` user pairs, e.g. suggestions people ignored) join the
     random negatives of every epoch.  With ``validation``, the held-out recall is measured every
-    ``config.check_every`` epochs (every ``config.check_every_batches`` steps with mini-batches); training stops after ``config.patience`` checks without a
-    relative gain of ``config.min_gain`` over the best, and the best check's weights are kept.
+    ``config.check_every`` epochs (every ``config.check_every_batches`` steps with mini-batches);
+    training stops after ``config.patience`` checks without a relative gain of
+    ``config.min_gain`` over the best, and the best check's weights are kept.
 
     Returns:
         The trained encoder and the final node embeddings ``z`` ``[N, dim]`` (on the CPU),
