@@ -112,7 +112,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "sociograph") -> int:
         return Exit.BUSY
     except Exception as exc:  # every failure ends here, as one line and an exit status
         status = failure_status(exc, reached, user_cypher=args.command in _USER_CYPHER)
-        if status is Exit.INTERNAL:
+        if status is Exit.TERMINATED:
+            log.warning("stopped on SIGTERM; the clean-up then failed: %r", exc)
+        elif status is Exit.INTERNAL:
             log.error("internal error (a bug in sociograph; please report it with this traceback): %r", exc, exc_info=True)
         else:
             log.error("%s", failure_message(status, exc, connection, settings), exc_info=args.verbose)

@@ -31,10 +31,13 @@ def failure_status(exc: BaseException, reached: bool, user_cypher: bool = False)
             statement the server rejects is bad input, not a bug.
 
     Returns:
-        UNREACHABLE, AUTH, NO_DATABASE or SERVER_LOST for a Neo4j that cannot be used; USAGE for
-        bad arguments, configuration or input; FAILED for a run that lost its lock or may no longer
-        publish; INTERNAL for anything else (a bug).
+        TERMINATED for a failure of the clean-up that SIGTERM started (the driver, interrupted
+        mid-read, can fail as it closes); UNREACHABLE, AUTH, NO_DATABASE or SERVER_LOST for a
+        Neo4j that cannot be used; USAGE for bad arguments, configuration or input; FAILED for a
+        run that lost its lock or may no longer publish; INTERNAL for anything else (a bug).
     """
+    if _while_terminating(exc):
+        return Exit.TERMINATED
     cause = exc
     # A failure re-raised as another one (``raise X from driver_error``) is the driver's.
     while cause.__cause__ is not None and not isinstance(cause, (Neo4jError, DriverError)):
@@ -55,6 +58,16 @@ def failure_status(exc: BaseException, reached: bool, user_cypher: bool = False)
     if isinstance(exc, (ServerError, BulkImportError, ConfigurationError, FileNotFoundError)) or _is_bad_input(exc):
         return Exit.USAGE
     return Exit.INTERNAL
+
+
+def _while_terminating(exc: BaseException) -> bool:
+    """Returns whether ``exc`` was raised while handling the SystemExit that SIGTERM raises."""
+    context = exc.__context__
+    while context is not None:
+        if isinstance(context, SystemExit) and context.code == Exit.TERMINATED:
+            return True
+        context = context.__context__
+    return False
 
 
 _OWN_PACKAGES = ("graph", "jobs", "text")

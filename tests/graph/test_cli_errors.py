@@ -171,6 +171,19 @@ def test_a_bug_is_an_internal_error_with_its_traceback(env: pytest.MonkeyPatch, 
     assert "internal error" in caplog.text and "Traceback" in caplog.text and "KeyError" in caplog.text
 
 
+def test_a_clean_up_that_fails_after_sigterm_still_exits_as_terminated(env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The driver, interrupted mid-read by the SIGTERM handler's SystemExit, can raise as it closes.
+    def interrupted(*args: object) -> int:
+        try:
+            raise SystemExit(Exit.TERMINATED)
+        finally:
+            raise BufferError("Existing exports of data: object cannot be re-sized")
+
+    env.setattr("jobs.commands.generate.run_generate", interrupted)
+    assert main(["generate", "--out", str(tmp_path)]) == Exit.TERMINATED
+    assert "SIGTERM" in caplog.text and "internal error" not in caplog.text
+
+
 def test_a_value_error_from_a_library_is_a_bug_not_bad_usage(env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     def buggy(*args: object) -> int:
         return json.loads("{not json")
