@@ -1,10 +1,20 @@
-"""Quality/time curve of the recommend model on the official Gowalla split, read straight from the files.
+"""Quality/time curve of the LightGCN recommender on the official Gowalla split or on an interaction list, read straight from the files.
 
-``python -m bench.recommend [--epochs 40] [--eval-every 5] [--batch-size 8192] [--lr 5e-3] [--device auto]``
-trains :mod:`jobs.recommend.lightgcn` on ``train.txt`` and prints, every few epochs, Recall@20 and
-NDCG@20 over all items for every test user (known training items masked), with the training
-seconds so far; evaluation time is not counted.  No Neo4j is involved: this measures the model.
-The same figures through the graph come from ``python -m jobs evaluate recommend --dataset gowalla``.
+``python -m bench.recommend [--path DIR | --interactions FILE] [--epochs 40] [--eval-every 5]
+[--batch-size 8192] [--lr 5e-3] [--device auto]`` trains :mod:`jobs.recommend.lightgcn` on the
+training pairs and prints, every few epochs, Recall@20 and NDCG@20 over all items for every test
+user (known training items masked), with the training seconds so far; evaluation time is not
+counted.  No Neo4j is involved: this measures the model, trained once.
+
+- ``--path DIR``: ``train.txt`` and ``test.txt`` of the LightGCN list format (Gowalla's split).
+- ``--interactions FILE``: a ``user item [weight]`` list held out 80/20 by ``--seed`` exactly as
+  ``python -m jobs evaluate recommend --interactions FILE`` holds it out: test users absent from
+  the training pairs are dropped and test items absent from them count as misses.  The first row
+  printed is the popularity ranking on the same split, which that command prints too, so the
+  two protocols can be checked against each other.
+
+The same figures through the graph come from ``python -m jobs evaluate recommend`` (which, with
+``--model lightgcn``, also trains once more on a validation slice).
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from bench.harness import SHARED, machine
 from jobs.common.ranking import csr_from_pairs, ranking_metrics
 from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
 from jobs.common.runtime import seed_everything, torch_device
+from graph.ingest.readers import read_whitespace
+from jobs.recommend.evaluate import pairs_of, split_pairs
 
 
 def read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -36,13 +48,47 @@ def read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(users), np.concatenate(items)
 
 
-def evaluate(trained: Trained, data: Interactions, test_users: np.ndarray, test_items: np.ndarray, k: int = 20
+def read_split(path: Path, seed: int) -> tuple[Interactions, np.ndarray, np.ndarray]:
+    """Returns ``(training interactions, test users [T], test items [T])`` of the interaction list
+    ``path``, held out 80/20 as ``jobs evaluate recommend --interactions`` holds it out.  Indices
+    follow first appearance in the training pairs; a test item absent from them gets an index past
+    the catalogue, so it is a miss, and a test user absent from them is dropped."""
+    users, items = pairs_of(read_whitespace(path, ["src", "dst", "weight"], optional=1))
+    held = split_pairs(users, items, seed)
+    user_ids, user_index = np.unique(users[~held], return_inverse=True)
+    item_ids, item_index = np.unique(items[~held], return_inverse=True)
+    data = Interactions.unique(user_index.astype(np.int64), item_index.astype(np.int64), user_ids.size, item_ids.size)
+    test_users, test_items = _index(user_ids, users[held]), _index(item_ids, items[held])
+    unknown = test_items < 0
+    test_items[unknown] = item_ids.size + np.unique(items[held][unknown], return_inverse=True)[1]
+    keep = test_users >= 0
+    return data, test_users[keep], test_items[keep]
+
+
+def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Returns ``[len(values)]`` int64 the positions of ``values`` in the sorted ``ids``, -1 where absent."""
+    at = np.minimum(np.searchsorted(ids, values), ids.size - 1)
+    return np.where(ids[at] == values, at, -1).astype(np.int64)
+
+
+def popularity_top(data: Interactions, queries: np.ndarray, k: int) -> np.ndarray:
+    """Returns ``[len(queries), k]`` the most popular training items each query user does not know."""
+    ones = torch.ones(data.num_users, 1)
+    popularity = torch.from_numpy(data.popularity().astype(np.float32)).unsqueeze(1)
+    _, top = recommend(ones, popularity, *csr_from_pairs(data.users, data.items, data.num_users), k, users=queries)
+    return top
+
+
+def evaluate(trained: Trained | None, data: Interactions, test_users: np.ndarray, test_items: np.ndarray, k: int = 20
              ) -> dict[str, float]:
-    """Returns Recall@k / NDCG@k of ``trained`` over all items, training items masked."""
-    user_emb, item_emb = trained.embeddings()
-    known = csr_from_pairs(data.users, data.items, data.num_users)
+    """Returns Recall@k / NDCG@k of ``trained`` (None: the popularity ranking) over all items,
+    training items masked."""
     truth = csr_from_pairs(test_users, test_items, data.num_users)
     queries = np.unique(test_users)
+    if trained is None:
+        return ranking_metrics(popularity_top(data, queries, k), *truth, queries, k)
+    user_emb, item_emb = trained.embeddings()
+    known = csr_from_pairs(data.users, data.items, data.num_users)
     _, top = recommend(user_emb, item_emb, *known, k, users=queries)
     return ranking_metrics(top, *truth, queries, k)
 
@@ -54,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0.
     """
     parser = argparse.ArgumentParser(prog="python -m bench.recommend")
-    parser.add_argument("--path", type=Path, default=SHARED / "gowalla_lightgcn")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--path", type=Path, default=SHARED / "gowalla_lightgcn")
+    source.add_argument("--interactions", type=Path, help="a user item [weight] list, held out 80/20 by --seed")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -64,14 +112,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     seed_everything(args.seed)
-    users, items = read_lists(args.path / "train.txt")
-    test_users, test_items = read_lists(args.path / "test.txt")
-    data = Interactions.unique(users, items, int(max(users.max(), test_users.max())) + 1,
-                               int(max(items.max(), test_items.max())) + 1)
+    if args.interactions is not None:
+        data, test_users, test_items = read_split(args.interactions, args.seed)
+        name = args.interactions.name
+    else:
+        users, items = read_lists(args.path / "train.txt")
+        test_users, test_items = read_lists(args.path / "test.txt")
+        data = Interactions.unique(users, items, int(max(users.max(), test_users.max())) + 1,
+                                   int(max(items.max(), test_items.max())) + 1)
+        name = args.path.name
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     print(f"machine: {machine()}, torch threads {torch.get_num_threads()}\n"
-          f"gowalla: {data.num_users} users, {data.num_items} items, {data.users.size} train pairs; {config}\n")
+          f"{name}: {data.num_users} users, {data.num_items} items, {data.users.size} train pairs, "
+          f"{test_users.size} test pairs; {config}\n")
     print("| epoch | train s | loss | recall@20 | ndcg@20 | eval s |\n|---|---|---|---|---|---|", flush=True)
+    popular = evaluate(None, data, test_users, test_items)
+    print(f"| popularity | – | – | {popular['recall@20']:.4f} | {popular['ndcg@20']:.4f} | – |", flush=True)
 
     def on_epoch(epoch: int, loss: float, trained: Trained) -> None:
         if epoch % args.eval_every and epoch != args.epochs:
