@@ -196,14 +196,17 @@ def fit_friend_scorer(
     n_cal = max(1, int(m * config.calibration_share))
     calibration, fit = friendships[:, order[:n_cal]], friendships[:, order[n_cal:]]
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-    validation = LinkValidation(calibration, fit, graph.num_users, config.k, config.calibration_users, int(rng.integers(2**31)))
+    # The encoder's own use is the embedding-candidate list, so training stops on how many held-out
+    # friends that list holds; on a large graph recall@k of the final k counts too few hits to compare checks.
+    validation = LinkValidation(calibration, fit, graph.num_users, config.candidates.embedding, config.calibration_users,
+                                int(rng.integers(2**31)))
     model, z_fit = train_encoder(graph, fit, config.encoder, generator, device, on_epoch, hard_negatives, validation)
     text, has_text = unit_text(graph)
     text = text if config.encoder.use_text else None
     structure = Structure.of(graph, fit)
     scale, weights, figures = _calibrate(z_fit[: graph.num_users], text, has_text, structure, calibration, graph.num_users, config, rng)
     if validation.kept is not None:
-        figures["encoder_steps"], figures[f"encoder_recall@{config.k}"] = validation.kept
+        figures["encoder_steps"], figures[f"encoder_recall@{validation.k}"] = validation.kept
     log.info("friend scorer weights %s (held out: %s)", dict(zip(FEATURES, weights.tolist())), figures)
     with torch.no_grad():
         x = graph.x.to(device) if config.encoder.use_text and graph.x is not None else None

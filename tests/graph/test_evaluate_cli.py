@@ -60,6 +60,8 @@ def test_evaluate_friends_hides_a_tenth_of_an_edge_list(planted: tuple[Path, Pat
     calibration = model["calibration"]
     assert 0 < calibration["recall@20"] <= 1 and 0 < calibration["candidate_recall"] <= 1
     assert calibration["encoder_steps"] % 25 == 0 and 0 < calibration["encoder_steps"] <= 40
+    # Training stops on the embedding-candidate list's recall, at its length.
+    assert 0 < calibration["encoder_recall@50"] <= 1
 
 
 def test_evaluate_recommend_splits_an_interaction_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
