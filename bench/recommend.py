@@ -33,7 +33,7 @@ from jobs.common.ranking import csr_from_pairs, ranking_metrics
 from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
 from jobs.common.runtime import seed_everything, torch_device
 from graph.ingest.readers import read_whitespace
-from jobs.recommend.evaluate import pairs_of, split_pairs
+from jobs.recommend.evaluate import pairs_of, popularity_baseline, split_pairs
 
 
 def read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -71,22 +71,14 @@ def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(ids[at] == values, at, -1).astype(np.int64)
 
 
-def popularity_top(data: Interactions, queries: np.ndarray, k: int) -> np.ndarray:
-    """Returns ``[len(queries), k]`` the most popular training items each query user does not know."""
-    ones = torch.ones(data.num_users, 1)
-    popularity = torch.from_numpy(data.popularity().astype(np.float32)).unsqueeze(1)
-    _, top = recommend(ones, popularity, *csr_from_pairs(data.users, data.items, data.num_users), k, users=queries)
-    return top
-
-
 def evaluate(trained: Trained | None, data: Interactions, test_users: np.ndarray, test_items: np.ndarray, k: int = 20
              ) -> dict[str, float]:
-    """Returns Recall@k / NDCG@k of ``trained`` (None: the popularity ranking) over all items,
-    training items masked."""
+    """Returns Recall@k / NDCG@k of ``trained`` over all items, training items masked; for None, the
+    popularity baseline of ``jobs evaluate recommend`` (at its k of 20)."""
     truth = csr_from_pairs(test_users, test_items, data.num_users)
     queries = np.unique(test_users)
     if trained is None:
-        return ranking_metrics(popularity_top(data, queries, k), *truth, queries, k)
+        return popularity_baseline(data, queries, truth)
     user_emb, item_emb = trained.embeddings()
     known = csr_from_pairs(data.users, data.items, data.num_users)
     _, top = recommend(user_emb, item_emb, *known, k, users=queries)
