@@ -134,6 +134,7 @@ def build(model_dir: Path, out: Path) -> None:
     Raises:
         BuildError: when the int8 vectors of the probe sentences fall below :data:`MIN_PROBE_COSINE` to fp32.
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
@@ -147,7 +148,10 @@ def build(model_dir: Path, out: Path) -> None:
             str(fp32), model_type="bert", num_heads=config["num_attention_heads"], hidden_size=hidden, opt_level=1
         ).save_model_to_file(str(fused))
         # Per-channel weight scales keep MiniLM's vectors within the cosine bound; per-tensor ones do not.
-        quantize_dynamic(str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+        # The fused graph holds com.microsoft operators that ONNX shape inference cannot type; their
+        # outputs are float32, which ONNX Runtime 1.32's quantiser needs to be told (older ones assumed it).
+        quantize_dynamic(str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         cosines = (Int8Model(int8, model_dir).encode(list(PROBES)) * reference).sum(axis=1)
         if cosines.min() < MIN_PROBE_COSINE:
             raise BuildError(f"int8 export of {model_dir} reaches cosine {cosines.min():.4f} to fp32 on a probe sentence")

