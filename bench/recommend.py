@@ -33,6 +33,7 @@ from jobs.common.ranking import csr_from_pairs, ranking_metrics
 from jobs.recommend.lightgcn import Interactions, TrainConfig, Trained, recommend, train
 from jobs.common.runtime import seed_everything, torch_device
 from graph.ingest.readers import read_whitespace
+from graph.snapshot import IdMap
 from jobs.recommend.evaluate import pairs_of, popularity_baseline, split_pairs
 
 
@@ -51,24 +52,17 @@ def read_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def read_split(path: Path, seed: int) -> tuple[Interactions, np.ndarray, np.ndarray]:
     """Returns ``(training interactions, test users [T], test items [T])`` of the interaction list
     ``path``, held out 80/20 as ``jobs evaluate recommend --interactions`` holds it out.  Indices
-    follow first appearance in the training pairs; a test item absent from them gets an index past
-    the catalogue, so it is a miss, and a test user absent from them is dropped."""
+    are the sorted ids of the training pairs; a test item absent from them gets an index past the
+    catalogue, so it is a miss, and a test user absent from them is dropped."""
     users, items = pairs_of(read_whitespace(path, ["src", "dst", "weight"], optional=1))
     held = split_pairs(users, items, seed)
-    user_ids, user_index = np.unique(users[~held], return_inverse=True)
-    item_ids, item_index = np.unique(items[~held], return_inverse=True)
-    data = Interactions.unique(user_index.astype(np.int64), item_index.astype(np.int64), user_ids.size, item_ids.size)
-    test_users, test_items = _index(user_ids, users[held]), _index(item_ids, items[held])
+    user_map, item_map = IdMap(np.unique(users[~held])), IdMap(np.unique(items[~held]))
+    data = Interactions.unique(user_map.to_index(users[~held]), item_map.to_index(items[~held]), len(user_map), len(item_map))
+    test_users, test_items = user_map.to_index(users[held]), item_map.to_index(items[held])
     unknown = test_items < 0
-    test_items[unknown] = item_ids.size + np.unique(items[held][unknown], return_inverse=True)[1]
+    test_items[unknown] = len(item_map) + np.unique(items[held][unknown], return_inverse=True)[1]
     keep = test_users >= 0
     return data, test_users[keep], test_items[keep]
-
-
-def _index(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Returns ``[len(values)]`` int64 the positions of ``values`` in the sorted ``ids``, -1 where absent."""
-    at = np.minimum(np.searchsorted(ids, values), ids.size - 1)
-    return np.where(ids[at] == values, at, -1).astype(np.int64)
 
 
 def evaluate(trained: Trained | None, data: Interactions, test_users: np.ndarray, test_items: np.ndarray, k: int = 20

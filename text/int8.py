@@ -149,7 +149,7 @@ def build(model_dir: Path, out: Path) -> None:
         ).save_model_to_file(str(fused))
         # Per-channel weight scales keep MiniLM's vectors within the cosine bound; per-tensor ones do not.
         # The fused graph holds com.microsoft operators that ONNX shape inference cannot type; their
-        # outputs are float32, which ONNX Runtime 1.32's quantiser needs to be told (older ones assumed it).
+        # outputs are float32, and ONNX Runtime 1.32's quantiser refuses to guess that.
         quantize_dynamic(str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         cosines = (Int8Model(int8, model_dir).encode(list(PROBES)) * reference).sum(axis=1)
