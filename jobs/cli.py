@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "jobs.commands.ingest",
     "jobs.embed.cli",
     "jobs.sentiment.cli",
+    "jobs.emotion.cli",
     "jobs.communities.cli",
     "jobs.friends.cli",
     "jobs.recommend.cli",

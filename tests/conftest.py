@@ -26,6 +26,7 @@ from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from jobs.communities.job import run_communities
 from jobs.embed.job import run_embed
+from jobs.emotion.job import run_emotion
 from jobs.friends.model import FriendsConfig
 from jobs.friends.job import run_friends
 from jobs.gnn.encoder import EncoderConfig
@@ -35,6 +36,7 @@ from jobs.reply.job import write_suggestions
 from jobs.sentiment.job import run_sentiment
 from jobs.gnn.social import read_social_graph
 from text.embeddings import Encoder
+from text.emotion import EmotionClassifier
 from text.sentiment import SentimentClassifier
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -140,7 +142,7 @@ def graph(store: GraphStore, synthetic_dir: Path) -> GraphStore:
 
 @pytest.fixture(scope="module")
 def results(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    """200 synthetic users (seed 5) after ingest, embed, sentiment, communities, friends, recommend and
+    """200 synthetic users (seed 5) after ingest, embed, sentiment, emotion, communities, friends, recommend and
     reply, each job through its Python entry point with few epochs (what is under test is what reads
     the results, not the models).  Built once per module that uses it."""
     out = tmp_path_factory.mktemp("query-library")
@@ -152,6 +154,7 @@ def results(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         assert run_steps(Loader(store, RejectLog(None)), canonical_dir_steps(out)).rejected == 0
         run_embed(store, Encoder("all-MiniLM-L6-v2", device="cpu"))
         run_sentiment(store, SentimentClassifier(device="cpu"))
+        run_emotion(store, EmotionClassifier(device="cpu"))
         social = read_social_graph(store)
         run_communities(store, social, EncoderConfig(epochs=30), seed=0, device=cpu)
         run_friends(store, social, FriendsConfig(k=5, encoder=EncoderConfig(epochs=30)), seed=0, device=cpu)

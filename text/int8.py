@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from graph.digest import sha256_of
+from text.models import weights_sha256
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +57,6 @@ def require_runtime() -> None:
         import onnxruntime  # noqa: F401
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(f"the int8 embedding backend needs {exc.name!r}: pip install 'sociograph[int8]'") from None
-
-
-def weights_sha256(model_dir: Path) -> str:
-    """Returns the sha256 over every file of a model directory (relative paths and contents, sorted)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(model_dir).as_posix().encode() + b"\x00")
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def exporter_version() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -82,3 +83,14 @@ def packaged_model(name: str) -> PackagedModel:
     if name not in MODELS:
         raise ValueError(f"unknown text model {name!r}; known: {', '.join(MODELS)}")
     return MODELS[name]
+
+
+def weights_sha256(model_dir: Path) -> str:
+    """Returns the sha256 over every file of a model directory (relative paths and contents, sorted)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(model_dir).as_posix().encode() + b"\x00")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from text.embeddings import MAX_CHARS, Encoder
-from text.emotion import NO_EMOTION, detect_emotions
 from text.ngrams import NgramFeatures
 from text.sentiment_data import LABELS
 
@@ -89,14 +88,12 @@ class Predictions:
         scores: ``[n]`` float32 in [-1, 1]: P(positive) - P(negative).
         probabilities: ``[n, 3]`` float32 over :data:`LABELS`.
         languages: the head that classified each text (``en``, ``zh``; ``none`` for blank text).
-        emotions: one of :data:`text.emotion.EMOTIONS` or ``none`` per text.
     """
 
     labels: list[str]
     scores: np.ndarray
     probabilities: np.ndarray
     languages: list[str]
-    emotions: list[str]
 
 
 def load_heads(path: Path) -> dict[str, Head]:
@@ -177,7 +174,7 @@ class SentimentClassifier:
                 where there is none); the classifier encodes whatever is missing.
 
         Returns:
-            Labels, scores in [-1, 1], ``[n, 3]`` probabilities, languages and emotions.
+            Labels, scores in [-1, 1], ``[n, 3]`` probabilities and languages.
         """
         texts = [t if isinstance(t, str) else "" for t in texts]
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
@@ -194,7 +191,4 @@ class SentimentClassifier:
             }
             probs[rows] = self._head_probabilities(head, [texts[i] for i in rows], given)
         scores = (probs[:, LABELS.index("positive")] - probs[:, LABELS.index("negative")]).astype(np.float32)
-        emotions = [NO_EMOTION if lang != "en" else e for lang, e in zip(languages, detect_emotions(texts))]
-        return Predictions(
-            [LABELS[i] for i in probs.argmax(axis=1)], scores, probs.astype(np.float32), languages, emotions
-        )
+        return Predictions([LABELS[i] for i in probs.argmax(axis=1)], scores, probs.astype(np.float32), languages)

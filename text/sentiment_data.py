@@ -33,13 +33,24 @@ def _lines(path: Path) -> list[str]:
     return text.removesuffix("\n").split("\n")
 
 
-def tweeteval_split(root: Path, split: str) -> Split:
-    """Returns TweetEval's ``val`` or ``test`` split (labels 0 negative, 1 neutral, 2 positive)."""
+def tweeteval_split(root: Path, split: str, classes: int = len(LABELS)) -> Split:
+    """Returns a TweetEval task's ``train``, ``val`` or ``test`` split; labels are the task's class ids
+    (for sentiment, 0 negative, 1 neutral, 2 positive).
+
+    Raises:
+        ValueError: naming the file and line of a label that is not an id below ``classes``, or the
+            files when their line counts differ.
+    """
     texts = _lines(root / f"{split}_text.txt")
-    labels = np.array([int(x) for x in _lines(root / f"{split}_labels.txt")], dtype=np.int64)
+    labels_path = root / f"{split}_labels.txt"
+    labels = []
+    for number, field in enumerate(_lines(labels_path), 1):
+        if not field.strip().isdigit() or int(field) >= classes:
+            raise ValueError(f"{labels_path}:{number}: label {field!r} is not a class id 0-{classes - 1}")
+        labels.append(int(field))
     if len(texts) != len(labels):
         raise ValueError(f"{root}/{split}_text.txt has {len(texts)} lines but {split}_labels.txt has {len(labels)}")
-    return Split(texts, labels)
+    return Split(texts, np.array(labels, dtype=np.int64))
 
 
 def _overlap_key(text: str) -> str:

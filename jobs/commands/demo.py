@@ -124,7 +124,8 @@ def _first(truth: pd.DataFrame, topic: str, secondary: str) -> str:
 UPSET_FILM_POST = (
     "MATCH (p:Post) WHERE p.sentiment = 'negative' AND p.embedding IS NOT NULL AND NOT (p)-[:REPLY_TO]->() "
     "AND any(word IN ['film', 'movie', 'cinema', 'screening'] WHERE toLower(p.text) CONTAINS word) "
-    "RETURN p.id AS id, p.text AS text ORDER BY p.sentiment_score, p.id LIMIT 1"
+    "RETURN p.id AS id, p.text AS text, p.emotion AS emotion, p.emotion_score AS emotion_score "
+    "ORDER BY p.sentiment_score, p.id LIMIT 1"
 )
 
 
@@ -135,5 +136,6 @@ def _print_reply_drafts(store: GraphStore) -> None:
         return
     post = rows[0]
     drafts = suggest_replies(store, [post["id"]]).get(post["id"], [])
-    print(f"\n== Reply drafts for {post['id']}, upset about a film: \"{post['text']}\" (python -m jobs reply --post ID)")
+    felt = f"; emotion {post['emotion']} {post['emotion_score']:.2f}" if post["emotion"] is not None else ""
+    print(f"\n== Reply drafts for {post['id']}, upset about a film{felt}: \"{post['text']}\" (python -m jobs reply --post ID)")
     print(format_suggestions(drafts) if drafts else "(no admissible reply found)")

@@ -8,7 +8,7 @@ import importlib
 from graph.config import Settings
 from jobs.common.arguments import Commands, add_command
 
-EVALUATIONS: tuple[str, ...] = ("jobs.communities.cli", "jobs.friends.cli", "jobs.recommend.cli", "jobs.sentiment.cli", "jobs.reply.cli")
+EVALUATIONS: tuple[str, ...] = ("jobs.communities.cli", "jobs.friends.cli", "jobs.recommend.cli", "jobs.sentiment.cli", "jobs.emotion.cli", "jobs.reply.cli")
 """The modules whose ``register_evaluation(targets)`` adds an ``evaluate`` target."""
 
 

@@ -18,6 +18,7 @@ KEY_METRICS: dict[str, tuple[str, ...]] = {
     "friends": ("suggestions", "user_coverage", "exposure_gini", "online"),
     "recommend": ("recommendations", "users_served", "coverage", "gini", "online"),
     "sentiment": ("posts_classified", "positive", "neutral", "negative"),
+    "emotion": ("posts_classified", "posts_anger", "posts_joy", "posts_optimism", "posts_sadness"),
     "reply": ("posts", "posts_with_suggestions", "suggestions"),
     "embed": ("posts_embedded", "users_embedded"),
 }

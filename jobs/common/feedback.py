@@ -96,7 +96,7 @@ def run_online_evaluation(settings: Settings, online: bool) -> int:
         0, or 2 when neither ``--online`` nor a target was given.
     """
     if not online:
-        log.error("give --online, or a target: evaluate {communities,friends,recommend,sentiment,reply} …")
+        log.error("give --online, or a target: evaluate {communities,friends,recommend,sentiment,emotion,reply} …")
         return 2
     with GraphStore.from_settings(settings) as store:
         results = {job: record_acceptance(store, job) for job in ACCEPTANCE}

@@ -1,6 +1,6 @@
 """``python -m jobs pipeline``: every analytics job in data-flow order over the configured graph.
 
-embed → sentiment → communities → friends → recommend.  Each job reads what the graph holds
+embed → sentiment → emotion → communities → friends → recommend.  Each job reads what the graph holds
 (never another job's memory) and publishes its own run; a failing job stops the pipeline with
 its exit status, leaving the earlier jobs' published runs in place.
 """
@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 from graph.config import Settings
 from jobs.embed.cli import run_embed_command
+from jobs.emotion.cli import run_emotion_command
 from jobs.recommend.cli import run_recommend_command
 from jobs.sentiment.cli import run_sentiment_command
 
 log = logging.getLogger(__name__)
 
-STEPS = ("embed", "sentiment", "communities", "friends", "recommend")
+STEPS = ("embed", "sentiment", "emotion", "communities", "friends", "recommend")
 
 
 def pipeline_steps(
@@ -28,6 +29,7 @@ def pipeline_steps(
     return [
         ("embed", lambda: run_embed_command(settings, None, device, None, wait)),
         ("sentiment", lambda: run_sentiment_command(settings, device, None, 2000, wait)),
+        ("emotion", lambda: run_emotion_command(settings, device, None, 2000, wait)),
         ("communities", lambda: _run_gnn_job(settings, "communities", seed, device, wait)),
         ("friends", lambda: _run_gnn_job(settings, "friends", seed, device, wait)),
         ("recommend", lambda: run_recommend_command(settings, 20, seed, None, device, wait)),

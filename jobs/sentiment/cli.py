@@ -1,4 +1,4 @@
-"""``python -m jobs sentiment``: write the sentiment and emotion of posts and the per-user aggregates."""
+"""``python -m jobs sentiment``: write the sentiment of posts and the per-user aggregates."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jobs.common.arguments import Commands, add_command, add_device, add_wait
 
 def register(commands: Commands) -> None:
     """Adds ``sentiment``."""
-    parser = add_command(commands, "sentiment", _run, help="write the sentiment and emotion of posts and per-user aggregates (incremental)")
+    parser = add_command(commands, "sentiment", _run, help="write the sentiment of posts and per-user aggregates (incremental)")
     add_device(parser)
     parser.add_argument("--batch-size", type=int, help="texts per forward pass of the embedding model")
     parser.add_argument("--page-size", type=int, default=2000, help="posts read and written per page")

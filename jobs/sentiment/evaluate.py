@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from text.emotion import EMOTIONS, detect_emotions
 from text.sentiment import SentimentClassifier
 from text.sentiment_baselines import snownlp_labels, vader_labels
 from text.sentiment_data import LABELS, Split, tweeteval_split, weibo_split
@@ -28,23 +27,6 @@ def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-def emotion_polarity(texts: list[str], labels: np.ndarray) -> dict[str, dict[str, float]]:
-    """Checks the emotion lexicon against gold sentiment, the nearest labels available: for each
-    emotion (and for all texts), the share of texts it is detected in and how their gold labels
-    split.  Anger and sadness should lean negative, joy positive, beyond the base rates.
-
-    Returns:
-        ``{emotion or "all": {"share", "negative", "neutral", "positive"}}``.
-    """
-    found = np.asarray(detect_emotions(texts))
-    out = {}
-    for name in ("all", *EMOTIONS):
-        rows = labels if name == "all" else labels[found == name]
-        counts = np.bincount(rows, minlength=len(LABELS)) / max(len(rows), 1)
-        out[name] = {"share": round(len(rows) / max(len(labels), 1), 4), **{label: round(float(c), 4) for label, c in zip(LABELS, counts)}}
-    return out
-
-
 def test_split(dataset: str, path: Path) -> Split:
     """Returns the test split of ``tweeteval`` or ``weibo2018``."""
     if dataset == "tweeteval":
@@ -58,8 +40,7 @@ def evaluate_sentiment(classifier: SentimentClassifier, dataset: str, split: Spl
     """Classifies ``split`` with the classifier and with the dataset's lexicon baseline.
 
     Returns:
-        ``{"dataset", "rows", "model": {name, metrics, seconds}, "baselines": {name: {metrics, seconds}}, "seconds"}``,
-        and for ``tweeteval`` ``"emotion_vs_sentiment"`` (:func:`emotion_polarity`).
+        ``{"dataset", "rows", "model": {name, metrics, seconds}, "baselines": {name: {metrics, seconds}}, "seconds"}``.
     """
     start = time.perf_counter()
     predicted = np.array([LABELS.index(label) for label in classifier.predict(split.texts).labels])
@@ -74,8 +55,6 @@ def evaluate_sentiment(classifier: SentimentClassifier, dataset: str, split: Spl
         "model": {"name": classifier.name, **metrics(split.labels, predicted), "seconds": round(model_seconds, 1)},
         "baselines": {baseline: {**metrics(split.labels, baseline_predicted), "seconds": round(baseline_seconds, 1)}},
     }
-    if dataset == "tweeteval":
-        result["emotion_vs_sentiment"] = emotion_polarity(split.texts, split.labels)
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
 

@@ -1,8 +1,7 @@
-"""The sentiment job: sentiment and emotion of every post as ``Post`` properties, and per-user aggregates.
+"""The sentiment job: sentiment of every post as ``Post`` properties, and per-user aggregates.
 
 Each post with text gets ``sentiment`` (``negative``/``neutral``/``positive``),
-``sentiment_score`` (P(positive) - P(negative), in [-1, 1]), ``emotion``,
-``sentiment_model`` (the classifier's name, which names its weights) and
+``sentiment_score`` (P(positive) - P(negative), in [-1, 1]), ``sentiment_model`` (the classifier's name, which names its weights) and
 ``sentiment_hash`` (text and classifier), so a rerun classifies only new or
 changed posts.  These are properties, not run-tagged relationships: each value
 belongs to one post and is complete on its own, like the post's embedding, so
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 OUTPUTS = JobOutputs(
     "sentiment",
     node_properties=(
-        NodeOutput("Post", ("sentiment", "sentiment_score", "emotion", "sentiment_model", "sentiment_hash")),
+        NodeOutput("Post", ("sentiment", "sentiment_score", "sentiment_model", "sentiment_hash")),
         NodeOutput("User", ("sentiment_mean", "sentiment_posts")),
     ),
 )
@@ -45,12 +44,12 @@ POSTS_PAGE = (
 STORED_VECTORS = "UNWIND $ids AS id MATCH (p:Post {id: id}) RETURN p.id AS id, p.embedding AS vector"
 WRITE_SENTIMENT = (
     "UNWIND $rows AS row MATCH (p:Post {id: row.id}) "
-    "SET p.sentiment = row.label, p.sentiment_score = row.score, p.emotion = row.emotion, "
+    "SET p.sentiment = row.label, p.sentiment_score = row.score, "
     "p.sentiment_model = $model, p.sentiment_hash = row.hash"
 )
 CLEAR_SENTIMENT = (
     "UNWIND $ids AS id MATCH (p:Post {id: id}) "
-    "REMOVE p.sentiment, p.sentiment_score, p.emotion, p.sentiment_model, p.sentiment_hash"
+    "REMOVE p.sentiment, p.sentiment_score, p.sentiment_model, p.sentiment_hash"
 )
 USER_AGGREGATES = (
     "MATCH (u:User) WHERE EXISTS { (u)-[:POSTED]->(:Post) } "
@@ -112,8 +111,8 @@ def classify_page(store: GraphStore, classifier: SentimentClassifier, rows: list
     summary.vectors_reused += sum(v is not None for column in vectors.values() for v in column)
     result = classifier.predict([t for _, t, *_ in todo], vectors)
     payload = [
-        {"id": pid, "label": label, "score": float(score), "emotion": emotion, "hash": digest}
-        for (pid, _, digest, _, _), label, score, emotion in zip(todo, result.labels, result.scores, result.emotions)
+        {"id": pid, "label": label, "score": float(score), "hash": digest}
+        for (pid, _, digest, _, _), label, score in zip(todo, result.labels, result.scores)
     ]
     store.write(WRITE_SENTIMENT, {"rows": payload, "model": classifier.name})
     summary.posts_classified += len(todo)

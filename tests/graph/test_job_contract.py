@@ -4,7 +4,7 @@ the run's ``run_id`` and its suggestions a finite ``score``, a ``rank`` 1..n per
 order and a ``reason``, it never suggests what its docstring rules out, and two runs with the same
 seed publish the same results.
 
-Every job runs twice, in pipeline order (embed, sentiment, communities, friends, recommend,
+Every job runs twice, in pipeline order (embed, sentiment, emotion, communities, friends, recommend,
 reply), on the 200-user synthetic network with few epochs.  The generator opts out two users who
 have no posts, so four more users are opted out before the jobs run (the author whose posts are
 most interacted with, the most-followed user, the most active replier and the most replied-to
@@ -36,6 +36,8 @@ from jobs.common.outputs import JobOutputs
 from jobs.communities.job import OUTPUTS as COMMUNITIES
 from jobs.communities.job import run_communities
 from jobs.embed.job import OUTPUTS as EMBED
+from jobs.emotion.job import OUTPUTS as EMOTION
+from jobs.emotion.job import run_emotion
 from jobs.embed.job import run_embed
 from jobs.friends.job import OUTPUTS as FRIENDS
 from jobs.friends.job import run_friends
@@ -50,6 +52,7 @@ from jobs.reply.job import write_suggestions
 from jobs.sentiment.job import OUTPUTS as SENTIMENT
 from jobs.sentiment.job import run_sentiment
 from text.embeddings import Encoder
+from text.emotion import EmotionClassifier
 from text.sentiment import SentimentClassifier
 
 SEED = 3
@@ -69,6 +72,10 @@ def _embed(store: GraphStore) -> None:
 
 def _sentiment(store: GraphStore) -> None:
     run_sentiment(store, SentimentClassifier(device="cpu"))
+
+
+def _emotion(store: GraphStore) -> None:
+    run_emotion(store, EmotionClassifier(device="cpu"))
 
 
 def _communities(store: GraphStore) -> None:
@@ -177,6 +184,7 @@ class JobCase:
 CASES = [
     JobCase(EMBED, _embed),
     JobCase(SENTIMENT, _sentiment),
+    JobCase(EMOTION, _emotion),
     JobCase(COMMUNITIES, _communities),
     JobCase(FRIENDS, _friends, FRIENDS_FORBIDDEN, FRIENDS_TEMPTATIONS),
     JobCase(RECOMMEND, _recommend, RECOMMEND_FORBIDDEN, RECOMMEND_TEMPTATIONS),

@@ -18,7 +18,7 @@ TESTED_WITH_REPLIES = {"suggested_replies"}
 """Exercised in tests/graph/test_replies.py, where the reply job has run."""
 TESTED_AFTER_PIPELINE = {
     "friend_suggestions", "recommendations", "community", "communities", "bridges",
-    "community_sentiment_over_time", "job_runs", "suggestion_acceptance",
+    "community_sentiment_over_time", "community_emotions", "job_runs", "suggestion_acceptance",
 }
 """Exercised in tests/graph/test_query_library.py, after every job has run."""
 

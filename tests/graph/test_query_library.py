@@ -30,7 +30,7 @@ from jobs.gnn.social import read_social_graph
 
 N_USERS = 200  # the size of the `results` graph (tests/conftest.py)
 CPU = torch.device("cpu")
-JOBS = ("sentiment", "communities", "friends", "recommend", "reply")
+JOBS = ("sentiment", "emotion", "communities", "friends", "recommend", "reply")
 
 
 @pytest.fixture
@@ -172,6 +172,22 @@ def test_community_sentiment_over_time_matches_the_members_posts_by_month(result
     assert set(one["community"]) == {0} and len(one) == (frame["community"] == 0).sum()
 
 
+def test_community_emotions_count_the_members_labelled_posts(results: GraphStore) -> None:
+    frame = run_query("community_emotions", store=results)
+    members = _memberships(results)
+    posts = pd.DataFrame(results.read("MATCH (u:User)-[:POSTED]->(p:Post) WHERE p.emotion IS NOT NULL RETURN u.id AS user, p.emotion AS emotion"))
+    posts["community"] = posts["user"].map(members)
+    expected = posts.groupby("community")["emotion"].value_counts(normalize=True).unstack(fill_value=0.0)
+    assert len(frame) == len(expected) >= 2 and frame["posts"].sum() == len(posts)
+    for row in frame.itertuples():
+        shares = expected.loc[row.community]
+        for emotion in ("anger", "joy", "optimism", "sadness"):
+            assert abs(getattr(row, emotion) - shares.get(emotion, 0.0)) < 1e-3
+        assert row.top == shares.idxmax() or shares[row.top] == shares.max()
+    one = run_query("community_emotions", store=results, community=0)
+    assert one["community"].tolist() == [0]
+
+
 def test_job_runs_lists_the_pipelines_runs_newest_first_with_their_metrics(results: GraphStore) -> None:
     frame = run_query("job_runs", store=results)
     assert sorted(frame["job"]) == sorted(JOBS)
@@ -268,4 +284,6 @@ def test_demo_prints_reply_drafts_for_the_most_upset_film_post(results: GraphSto
     _print_reply_drafts(results)
     out = capsys.readouterr().out
     assert f"Reply drafts for {post[0]['id']}" in out
+    # The emotion job has labelled the post: an upset post is sad or angry, not joyful or hopeful.
+    assert post[0]["emotion"] in ("sadness", "anger") and f"emotion {post[0]['emotion']} 0." in out, out
     assert "1. [" in out, out

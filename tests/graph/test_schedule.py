@@ -167,7 +167,7 @@ def test_configuration_errors_name_the_file_and_the_key(tmp_path: Path, text: st
 
 def test_the_example_configuration_loads(tmp_path: Path) -> None:
     config = load_schedule(ROOT / "schedule.example.toml")
-    assert [job.name for job in config.jobs] == ["embed", "sentiment", "communities", "friends", "recommend"]
+    assert [job.name for job in config.jobs] == ["embed", "sentiment", "emotion", "communities", "friends", "recommend"]
     friends = next(job for job in config.jobs if job.name == "friends")
     fire = config.trigger(friends).get_next_fire_time(None, datetime(2030, 1, 1, 12, tzinfo=timezone.utc))
     assert fire == datetime(2030, 1, 2, 3, tzinfo=timezone.utc)

@@ -26,15 +26,6 @@ def test_tweeteval_sample_reaches_the_goal_and_beats_vader(classifier: Sentiment
     for metric, floor in TWEETEVAL_FLOOR.items():
         assert result["model"][metric] >= floor, (metric, result)
     assert result["model"]["macro_recall"] > result["baselines"]["vader"]["macro_recall"] + 0.05
-    # The emotion lexicon has no labelled data to be scored on; gold sentiment is the nearest check:
-    # tweets it calls angry or sad lean negative, and joyful ones positive, well beyond the base rates.
-    polarity = result["emotion_vs_sentiment"]
-    base = polarity["all"]
-    for emotion in ("anger", "sadness"):
-        assert polarity[emotion]["negative"] >= 1.4 * base["negative"], polarity
-        assert polarity[emotion]["positive"] <= 0.6 * base["positive"], polarity
-    assert polarity["joy"]["positive"] >= 1.5 * base["positive"], polarity
-    assert polarity["joy"]["negative"] <= 0.8 * base["negative"], polarity
 
 
 def test_weibo_test_reaches_the_goal_and_beats_snownlp(classifier: SentimentClassifier, datasets: Path) -> None:

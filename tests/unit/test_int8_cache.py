@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from text.int8 import cache_key, verified, weights_sha256
+from text.int8 import cache_key, verified
+from text.models import weights_sha256
 
 
 def _model_dir(root: Path, weights: bytes) -> Path:
