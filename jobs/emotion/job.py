@@ -21,8 +21,8 @@ from typing import Any
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
+from jobs.common.incremental import triage
 from jobs.common.outputs import JobOutputs, NodeOutput
-from text.embeddings import text_hash
 from text.emotion import EmotionClassifier
 
 log = logging.getLogger(__name__)
@@ -55,20 +55,12 @@ class EmotionSummary:
 
 def classify_page(store: GraphStore, classifier: EmotionClassifier, rows: list[list[Any]], summary: EmotionSummary) -> None:
     """Classifies the page's new or changed posts and writes their properties; clears them from posts now blank."""
-    todo, blank = [], []
-    for post_id, text, stored in rows:
-        if not isinstance(text, str) or not text.strip():
-            summary.posts_without_text += 1
-            if stored is not None:
-                blank.append(post_id)
-            continue
-        digest = text_hash(classifier.name, text)
-        if digest == stored:
-            summary.posts_unchanged += 1
-        else:
-            todo.append((post_id, text, digest))
-    if blank:
-        store.write(CLEAR_EMOTION, {"ids": blank})
+    page = triage(rows, classifier.name)
+    summary.posts_without_text += page.without_text
+    summary.posts_unchanged += page.unchanged
+    todo = page.todo
+    if page.blank:
+        store.write(CLEAR_EMOTION, {"ids": page.blank})
     if not todo:
         return
     result = classifier.predict([text for _, text, _ in todo])

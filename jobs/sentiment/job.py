@@ -22,6 +22,7 @@ import numpy as np
 
 from graph.store import GraphStore
 from graph.writeback import RunWriter
+from jobs.common.incremental import triage
 from jobs.common.outputs import JobOutputs, NodeOutput
 from text.embeddings import text_hash
 from text.sentiment import SentimentClassifier
@@ -91,20 +92,12 @@ def _stored_vectors(
 
 def classify_page(store: GraphStore, classifier: SentimentClassifier, rows: list[list[Any]], summary: SentimentSummary) -> None:
     """Classifies the page's new or changed posts and writes their properties; clears them from posts now blank."""
-    todo, blank = [], []
-    for post_id, text, stored, emb_model, emb_hash in rows:
-        if not isinstance(text, str) or not text.strip():
-            summary.posts_without_text += 1
-            if stored is not None:
-                blank.append(post_id)
-            continue
-        digest = text_hash(classifier.name, text)
-        if digest == stored:
-            summary.posts_unchanged += 1
-        else:
-            todo.append((post_id, text, digest, emb_model, emb_hash))
-    if blank:
-        store.write(CLEAR_SENTIMENT, {"ids": blank})
+    page = triage(rows, classifier.name)
+    summary.posts_without_text += page.without_text
+    summary.posts_unchanged += page.unchanged
+    todo = page.todo
+    if page.blank:
+        store.write(CLEAR_SENTIMENT, {"ids": page.blank})
     if not todo:
         return
     vectors = _stored_vectors(store, classifier, todo)
