@@ -14,9 +14,13 @@ from text.emotion import EMOTIONS, EmotionClassifier
 from text.sentiment_data import LABELS, Split, tweeteval_split, weibo_split
 
 
+def _has_split(path: Path, name: str) -> bool:
+    return all((path / f"{name}_{part}.txt").is_file() for part in ("text", "labels"))
+
+
 def emotion_split(path: Path) -> tuple[str, Split]:
     """Returns ``("test", split)`` when ``path`` holds ``test_text.txt`` and ``test_labels.txt``, else ``("val", split)``."""
-    name = "test" if (path / "test_text.txt").is_file() and (path / "test_labels.txt").is_file() else "val"
+    name = "test" if _has_split(path, "test") else "val"
     return name, tweeteval_split(path, name, len(EMOTIONS))
 
 
@@ -110,8 +114,7 @@ def run_emotion_evaluation(path: Path, limit: int | None, device: str, weibo: Pa
     split_name, split = emotion_split(path)
     if limit is not None:
         split = split.head(limit)
-    train = path / "train_labels.txt"
-    train_labels = tweeteval_split(path, "train", len(EMOTIONS)).labels if train.is_file() and (path / "train_text.txt").is_file() else None
+    train_labels = tweeteval_split(path, "train", len(EMOTIONS)).labels if _has_split(path, "train") else None
     classifier = EmotionClassifier(device=device)
     result = evaluate_emotion(classifier, split_name, split, train_labels)
     if weibo is not None:
