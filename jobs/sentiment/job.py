@@ -1,7 +1,8 @@
 """The sentiment job: sentiment of every post as ``Post`` properties, and per-user aggregates.
 
 Each post with text gets ``sentiment`` (``negative``/``neutral``/``positive``),
-``sentiment_score`` (P(positive) - P(negative), in [-1, 1]), ``sentiment_model`` (the classifier's name, which names its weights) and
+``sentiment_score`` (P(positive) - P(negative), in [-1, 1]), ``sentiment_model`` (the
+classifier's name, which names its weights) and
 ``sentiment_hash`` (text and classifier), so a rerun classifies only new or
 changed posts.  These are properties, not run-tagged relationships: each value
 belongs to one post and is complete on its own, like the post's embedding, so
