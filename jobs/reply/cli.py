@@ -13,8 +13,8 @@ from graph.config import Settings
 from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.common.arguments import Commands, add_command, add_wait
-from jobs.reply.job import JOB, Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
-from text.replies import Suggestion
+from jobs.reply.job import JOB, METHODS, RANKED, Encode, ReplySettings, embedding_model, suggest_replies, write_suggestions
+from text.replies.retrieval import Suggestion
 
 
 def register(commands: Commands) -> None:
@@ -25,24 +25,31 @@ def register(commands: Commands) -> None:
     which.add_argument("--all", action="store_true", help="write suggestions for every embedded post")
     which.add_argument("--limit", type=int, help="write suggestions for the first N embedded posts (by id)")
     parser.add_argument("--k", type=int, default=3, help="suggestions per post (default 3)")
+    parser.add_argument(
+        "--method", choices=METHODS, default=RANKED,
+        help="ranked: written and retrieved drafts ranked together (default); composed: written drafts only; "
+        "retrieval: existing replies ranked by similarity alone",
+    )
     add_wait(parser)
 
 
 def register_evaluation(targets: Commands) -> None:
     """Adds ``evaluate reply``, which runs in a throwaway Neo4j of its own."""
-    parser = add_command(targets, "reply", _evaluate, uses_server=False, help="suggested replies on RumourEval 2017 with the real replies hidden")
+    parser = add_command(targets, "reply", _evaluate, uses_server=False, help="reply drafts on RumourEval 2017 with the real replies hidden, and on the project's reply set")
     parser.add_argument("--path", type=Path, required=True, help="folder of rumoureval2017_threads")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random-reply baseline")
+    parser.add_argument("--set", type=Path, default=None, help="the reply set (default: the shipped jobs/reply/data/posts.jsonl)")
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    return run_reply_command(settings, args.post, args.limit, args.k, args.wait)
+    return run_reply_command(settings, args.post, args.limit, args.k, args.wait, args.method)
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.reply.evaluate_cli import run_reply_evaluation
+    from jobs.reply.reply_set import REPLY_SET
 
-    return run_reply_evaluation(settings, args.path, args.seed)
+    return run_reply_evaluation(settings, args.path, args.seed, args.set or REPLY_SET)
 
 
 def _lazy_encoder(settings: Settings, model: str) -> Encode:
@@ -62,19 +69,25 @@ def _lazy_encoder(settings: Settings, model: str) -> Encode:
 
 def format_suggestions(suggestions: Sequence[Suggestion]) -> str:
     """Returns the suggestions as numbered lines, each with its score, method, source and reason."""
-    return "\n".join(f"{s.rank}. [{s.score:.3f} {s.method}, from {s.source}] {s.text}\n   {s.reason}" for s in suggestions)
+    return "\n".join(
+        f"{s.rank}. [{s.score:.3f} {s.method}{f', from {s.source}' if s.source else ''}] {s.text}\n   {s.reason}"
+        for s in suggestions
+    )
 
 
-def run_reply_command(settings: Settings, post: str | None, limit: int | None, k: int, wait: bool = False) -> int:
+def run_reply_command(
+    settings: Settings, post: str | None, limit: int | None, k: int, wait: bool = False, method: str = RANKED
+) -> int:
     """Prints up to ``k`` suggestions for ``post``, or writes suggestions for every embedded post (``limit`` caps).
 
     Args:
         wait: when writing and another run of the job holds its lock, wait for it instead of exiting.
+        method: how drafts are made (:data:`jobs.reply.job.METHODS`).
 
     Returns:
         0; 1 when ``post`` is unknown or cannot be embedded.
     """
-    config = ReplySettings(k=k)
+    config = ReplySettings(k=k, method=method)
     with GraphStore.from_settings(settings) as store:
         if post is not None:
             encode = _lazy_encoder(settings, embedding_model(store) or settings.embedding_model)
@@ -84,7 +97,7 @@ def run_reply_command(settings: Settings, post: str | None, limit: int | None, k
                 return 1
             suggestions = found[post]
             if not suggestions:
-                print(f"no suggestion for {post}: no admissible reply to a similar post")
+                print(f"no suggestion for {post}: no admissible draft")
             if suggestions:
                 print(format_suggestions(suggestions))
             return 0

@@ -1,12 +1,14 @@
 """How close suggested replies come to the real ones, on RumourEval 2017 threads with the real replies hidden.
 
 For each query post (a source tweet, or a reply that has replies itself), the
-reply job suggests up to three drafts.  Its own thread is never a candidate (see
+reply job suggests up to three drafts, by each method of
+:data:`jobs.reply.job.METHODS`.  Its own thread is never a candidate (see
 :mod:`jobs.reply.job`), so the post's real replies are hidden from it.  Each draft
 and each real reply is encoded without its leading @-mentions (they name the
 tweet's author, which a draft from another thread cannot know) and compared by
 cosine.  Stance (support, deny, query, comment) is RumourEval's label of each
-tweet toward the thread's rumour.
+tweet toward the thread's rumour; a written draft takes no side on the rumour
+and asks nothing about it, so it counts as a ``comment``.
 
 Reported per method and query group:
 
@@ -31,8 +33,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from graph.store import GraphStore
-from jobs.reply.job import ReplySettings, suggest_replies
-from text.replies import Weights, draft_text
+from jobs.reply.job import METHODS, ReplySettings, suggest_replies
+from text.replies.ranking import ReplyDrafter
+from text.replies.retrieval import Suggestion, Weights, draft_text
+
+WRITTEN_STANCE = "comment"
+"""RumourEval's stance of a written draft: it neither supports, denies nor questions the rumour."""
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +101,35 @@ def query_groups(corpus: Corpus) -> dict[str, list[str]]:
     }
 
 
-def score_drafts(corpus: Corpus, picks: dict[str, list[str]], queries: list[str]) -> dict[str, float]:
-    """Scores the drafts picked for each query post (source reply ids, best first) against its hidden replies.
+@dataclass(frozen=True)
+class Pick:
+    """A draft as the evaluation scores it: its ``[dim]`` vector (the corpus's encoder) and its stance."""
+
+    vector: np.ndarray
+    stance: str | None
+
+
+def reply_picks(corpus: Corpus, ids: dict[str, list[str]]) -> dict[str, list[Pick]]:
+    """Returns the picks of existing replies chosen for each query (reply ids, best first)."""
+    return {pid: [Pick(corpus.draft_vectors[corpus.row[r]], corpus.stance[r]) for r in chosen] for pid, chosen in ids.items()}
+
+
+def suggestion_picks(corpus: Corpus, found: dict[str, list[Suggestion]], encode: Callable[[list[str]], np.ndarray]) -> dict[str, list[Pick]]:
+    """Returns the picks of the suggestions for each query: retrieved ones as their reply, written ones encoded."""
+    written = [s.text for suggestions in found.values() for s in suggestions if s.source is None]
+    vectors = iter(encode(written)) if written else iter(())
+    return {
+        pid: [
+            Pick(corpus.draft_vectors[corpus.row[s.source]], corpus.stance[s.source]) if s.source is not None
+            else Pick(next(vectors), WRITTEN_STANCE)
+            for s in suggestions
+        ]
+        for pid, suggestions in found.items()
+    }
+
+
+def score_drafts(corpus: Corpus, picks: dict[str, list[Pick]], queries: list[str]) -> dict[str, float]:
+    """Scores the drafts picked for each query post (best first) against its hidden replies.
 
     Returns:
         The metrics named in the module docstring, plus ``posts`` (queries scored) and
@@ -113,12 +146,12 @@ def score_drafts(corpus: Corpus, picks: dict[str, list[str]], queries: list[str]
             continue
         with_drafts += 1
         real_vecs = corpus.draft_vectors[[corpus.row[r] for r in real]]
-        sims = corpus.draft_vectors[[corpus.row[c] for c in chosen]] @ real_vecs.T
+        sims = np.stack([p.vector for p in chosen]) @ real_vecs.T
         mean_cos.append(float(sims.mean()))
         top1.append(float(sims[0].mean()))
         top1_best.append(float(sims[0].max()))
         stances = Counter(corpus.stance[r] for r in real if corpus.stance[r])
-        top_stance = corpus.stance[chosen[0]]
+        top_stance = chosen[0].stance
         stance.append(float(top_stance in stances))
         majority.append(float(bool(stances) and top_stance == stances.most_common(1)[0][0]))
     return {
@@ -154,12 +187,13 @@ def nearest_picks(corpus: Corpus, queries: list[str], k: int) -> dict[str, list[
     return out
 
 
-def model_picks(store: GraphStore, queries: list[str], config: ReplySettings, page: int = 100) -> dict[str, list[str]]:
-    """Returns the source reply ids the reply job suggests for each query, best first."""
-    out: dict[str, list[str]] = {}
+def model_suggestions(
+    store: GraphStore, queries: list[str], config: ReplySettings, drafter: ReplyDrafter | None, page: int = 100
+) -> dict[str, list[Suggestion]]:
+    """Returns the reply job's suggestions for each query, best first."""
+    out: dict[str, list[Suggestion]] = {}
     for start in range(0, len(queries), page):
-        found = suggest_replies(store, queries[start : start + page], config)
-        out.update({pid: [s.source for s in suggestions] for pid, suggestions in found.items()})
+        out.update(suggest_replies(store, queries[start : start + page], config, drafter=drafter))
     return out
 
 
@@ -168,25 +202,43 @@ VARIANTS: dict[str, Weights] = {
     "reply_text_only": Weights(parent=0.0),
     "without_thread_context": Weights(thread=0.0),
 }
-"""Ablations of the default weights, reported beside the model."""
+"""Ablations of the retrieval weights, reported beside the methods (for the ``retrieval`` method)."""
 
 
-def evaluate_replies(store: GraphStore, corpus: Corpus, seed: int, config: ReplySettings = ReplySettings()) -> dict:
-    """Runs the model, its ablations and the baselines on every query group.
+def evaluate_replies(
+    store: GraphStore,
+    corpus: Corpus,
+    seed: int,
+    encode: Callable[[list[str]], np.ndarray],
+    drafter: ReplyDrafter,
+    config: ReplySettings = ReplySettings(),
+) -> dict:
+    """Runs every method, the retrieval ablations and the baselines on every query group.
+
+    Args:
+        encode: the corpus's encoder, for written drafts.
+        drafter: the reply job's drafter.
 
     Returns:
-        ``{"model": {group: metrics}, "ablations": {name: {group: metrics}}, "baselines": {name: {group: metrics}},
-        "config": {...}}``.
+        ``{"methods": {method: {group: metrics}}, "ablations": {name: {group: metrics}},
+        "baselines": {name: {group: metrics}}, "config": {...}}``.
     """
     groups = query_groups(corpus)
-    result: dict = {"model": {}, "ablations": {name: {} for name in VARIANTS}, "baselines": {"random": {}, "nearest_reply": {}}}
+    result: dict = {
+        "methods": {m: {} for m in METHODS}, "ablations": {name: {} for name in VARIANTS},
+        "baselines": {"random": {}, "nearest_reply": {}},
+    }
     for group, queries in groups.items():
         log.info("scoring %d %s", len(queries), group)
-        result["model"][group] = score_drafts(corpus, model_picks(store, queries, config), queries)
+        for method in METHODS:
+            found = model_suggestions(store, queries, replace(config, method=method), drafter)
+            result["methods"][method][group] = score_drafts(corpus, suggestion_picks(corpus, found, encode), queries)
         for name, weights in VARIANTS.items():
-            picks = model_picks(store, queries, replace(config, weights=weights))
-            result["ablations"][name][group] = score_drafts(corpus, picks, queries)
-        result["baselines"]["random"][group] = score_drafts(corpus, random_picks(corpus, queries, config.k, seed), queries)
-        result["baselines"]["nearest_reply"][group] = score_drafts(corpus, nearest_picks(corpus, queries, config.k), queries)
-    result["config"] = {"k": config.k, "neighbours": config.neighbours, "weights": vars(config.weights)}
+            found = model_suggestions(store, queries, replace(config, method="retrieval", weights=weights), drafter)
+            result["ablations"][name][group] = score_drafts(corpus, suggestion_picks(corpus, found, encode), queries)
+        random = reply_picks(corpus, random_picks(corpus, queries, config.k, seed))
+        result["baselines"]["random"][group] = score_drafts(corpus, random, queries)
+        nearest = reply_picks(corpus, nearest_picks(corpus, queries, config.k))
+        result["baselines"]["nearest_reply"][group] = score_drafts(corpus, nearest, queries)
+    result["config"] = {"k": config.k, "neighbours": config.neighbours, "weights": vars(config.weights), "rank": vars(config.rank)}
     return result

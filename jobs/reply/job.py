@@ -1,10 +1,14 @@
-"""The reply job: suggested replies retrieved from the graph, printed for one post or written for many.
+"""The reply job: reply drafts for posts, printed for one post or written for many.
 
-For a post, the conversation is the post and its earlier posts through
-``REPLY_TO``.  The candidates are existing replies found two ways through the
+For a post, :class:`text.replies.ranking.ReplyDrafter` reads its feeling (the
+graph's ``Post.emotion`` and ``Post.sentiment`` where the emotion and sentiment
+jobs have run) and topic, composes drafts in the post's language from the
+phrase tables, and ranks them together with existing replies retrieved from the
+graph.  The conversation is the post and its earlier posts through
+``REPLY_TO``; retrieved candidates are found two ways through the
 ``post_embedding`` vector index: the replies to the posts closest to the
-conversation, and the replies closest to the post itself.  :mod:`text.replies`
-ranks them.
+conversation, and the replies closest to the post itself.  Only those close to
+the post itself may be offered.
 
 What is never suggested (decided here, in the candidate query):
 
@@ -18,7 +22,8 @@ What is never suggested (decided here, in the candidate query):
 
 Batch results are ``(:Post)-[:SUGGESTED_REPLY {rank, score, method, text,
 similarity, reason, run_id}]->(:Post)`` from the answered post to the source
-reply, written through :class:`graph.writeback.RunWriter` (job ``reply``).
+reply, or to the answered post itself for a written draft (``composed``,
+``help``), through :class:`graph.writeback.RunWriter` (job ``reply``).
 """
 
 from __future__ import annotations
@@ -32,7 +37,11 @@ import numpy as np
 from graph.store import GraphStore
 from graph.writeback import RunWriter
 from jobs.common.outputs import JobOutputs, RelationshipOutput
-from text.replies import Candidate, Suggestion, Weights, context_vector, rank_candidates
+from text.embeddings import Encoder
+from text.replies.feeling import PostTone
+from text.replies.ranking import RankWeights, ReplyDrafter
+from text.replies.retrieval import Candidate, Suggestion, Weights, context_vector, rank_candidates
+from text.replies.signals import ToneReader
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +79,7 @@ CALL (root) {
   RETURN collect(DISTINCT x.id) AS thread
 }
 RETURN p.id AS id, p.text AS text, p.embedding AS vector, p.sentiment AS sentiment,
+       p.sentiment_score AS sentiment_score, p.emotion AS emotion, p.emotion_score AS emotion_score,
        author, ancestor_vectors, thread
 """
 
@@ -105,14 +115,36 @@ RETURN q.id AS id, candidates
 """
 
 
+RANKED = "ranked"
+COMPOSED_ONLY = "composed"
+RETRIEVAL_ONLY = "retrieval"
+METHODS = (RANKED, COMPOSED_ONLY, RETRIEVAL_ONLY)
+"""How drafts are made: composed and retrieved candidates ranked together (the job's way), composed
+drafts alone, or retrieved replies ranked by similarity and sentiment alone (the job before drafts)."""
+
+RELEVANCE_MODEL = "use-multilingual-v3"
+"""The encoder of relevance and topics: multilingual, and numpy-only, so ``reply --post`` stays fast."""
+
+
 @dataclass
 class ReplySettings:
-    """How many neighbours and candidates to read, how many suggestions to keep, how to mix the score."""
+    """How many neighbours and candidates to read, how many suggestions to keep, how drafts are made and scored."""
 
     k: int = 3
     neighbours: int = 50
     per_post: int = 50
     weights: Weights = field(default_factory=Weights)
+    rank: RankWeights = field(default_factory=RankWeights)
+    method: str = RANKED
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown reply method {self.method!r}; known: {', '.join(METHODS)}")
+
+
+def load_drafter(config: ReplySettings) -> ReplyDrafter:
+    """Returns the drafter: the relevance encoder (CPU, numpy) and the tone heads."""
+    return ReplyDrafter(Encoder(RELEVANCE_MODEL, device="cpu").encode, ToneReader(), config.rank)
 
 
 @dataclass(frozen=True)
@@ -120,9 +152,10 @@ class PostContext:
     """What the ranking needs about the post being answered."""
 
     id: str
+    text: str
     vector: np.ndarray
     context: np.ndarray
-    sentiment: str | None
+    tone: PostTone
     author: str | None
     thread: list[str]
 
@@ -155,8 +188,9 @@ def read_contexts(
             continue
         vector = np.asarray(vector, dtype=np.float32)
         thread = np.asarray(row["ancestor_vectors"], dtype=np.float32) if row["ancestor_vectors"] else None
+        tone = PostTone(row["emotion"], row["emotion_score"], row["sentiment"], row["sentiment_score"])
         out[row["id"]] = PostContext(
-            row["id"], vector, context_vector(vector, thread, weights.thread), row["sentiment"], row["author"], row["thread"]
+            row["id"], row["text"] or "", vector, context_vector(vector, thread, weights.thread), tone, row["author"], row["thread"]
         )
     return out
 
@@ -185,18 +219,33 @@ def read_candidates(store: GraphStore, contexts: Sequence[PostContext], config: 
 
 
 def suggest_replies(
-    store: GraphStore, ids: Sequence[str], config: ReplySettings = ReplySettings(), encode: Encode | None = None
+    store: GraphStore,
+    ids: Sequence[str],
+    config: ReplySettings = ReplySettings(),
+    encode: Encode | None = None,
+    drafter: ReplyDrafter | None = None,
 ) -> dict[str, list[Suggestion]]:
-    """Suggests up to ``config.k`` replies to each post of ``ids``.
+    """Suggests up to ``config.k`` reply drafts to each post of ``ids``.
+
+    Args:
+        encode: encodes a post the embed job has not reached (with the model of the graph's vectors).
+        drafter: the drafter to use (loaded here when None and ``config.method`` needs one).
 
     Returns:
         Suggestions by post id, best first; a post that is unknown or has no vector (and no
-        ``encode``) is missing; one with no admissible candidate maps to an empty list.
+        ``encode``) is missing; one with no admissible draft maps to an empty list.
     """
     contexts = read_contexts(store, ids, config.weights, encode)
-    candidates = read_candidates(store, list(contexts.values()), config) if contexts else {}
+    wants_retrieved = config.method in (RANKED, RETRIEVAL_ONLY)
+    candidates = read_candidates(store, list(contexts.values()), config) if contexts and wants_retrieved else {}
+    if config.method == RETRIEVAL_ONLY:
+        return {
+            pid: rank_candidates(candidates.get(pid, []), ctx.tone.sentiment, config.k, config.weights)
+            for pid, ctx in contexts.items()
+        }
+    drafter = drafter or (load_drafter(config) if contexts else None)
     return {
-        pid: rank_candidates(candidates.get(pid, []), ctx.sentiment, config.k, config.weights)
+        pid: drafter.draft(ctx.text, ctx.tone, candidates.get(pid, []), config.k) if ctx.text.strip() else []
         for pid, ctx in contexts.items()
     }
 
@@ -234,21 +283,25 @@ def write_suggestions(
         Counts of posts, posts with at least one suggestion, suggestions and suggestions per method.
     """
     progress = on_progress or (lambda n: None)
-    params = {"limit": limit, "k": config.k, "neighbours": config.neighbours, "weights": vars(config.weights)}
+    params = {
+        "limit": limit, "k": config.k, "neighbours": config.neighbours, "method": config.method,
+        "weights": vars(config.weights), "rank": vars(config.rank), "relevance_model": RELEVANCE_MODEL,
+    }
+    drafter = load_drafter(config) if config.method != RETRIEVAL_ONLY else None
     with RunWriter(store, JOB, params, relationships=OUTPUTS.relationship_types) as writer:
         summary = ReplyBatchSummary(writer.run_id)
         refreshed: list[str] = []
         for ids in _embedded_posts(store, limit, page):
             refreshed += ids
             rows = []
-            for pid, suggestions in suggest_replies(store, ids, config).items():
+            for pid, suggestions in suggest_replies(store, ids, config, drafter=drafter).items():
                 summary.posts_with_suggestions += bool(suggestions)
                 for s in suggestions:
                     summary.methods[s.method] = summary.methods.get(s.method, 0) + 1
                     rows.append(
                         {
                             "src": pid,
-                            "dst": s.source,
+                            "dst": s.source or pid,
                             "props": {
                                 "rank": s.rank,
                                 "score": s.score,

@@ -116,11 +116,12 @@ WHERE size(why) > 0
 RETURN u.id AS source, p.id AS target, why
 """
 REPLY_FORBIDDEN = """
-MATCH (s:Post)-[:SUGGESTED_REPLY]->(r:Post)
+MATCH (s:Post)-[x:SUGGESTED_REPLY]->(r:Post)
+WHERE s <> r OR NOT x.method IN ['composed', 'help']
 OPTIONAL MATCH (s)-[:REPLY_TO*0..64]->(root:Post) WHERE NOT (root)-[:REPLY_TO]->()
 WITH s, r, collect(root) AS roots
 WITH s, r, [why IN [
-  CASE WHEN s = r THEN 'self' END,
+  CASE WHEN s = r THEN 'self, not a written draft' END,
   CASE WHEN NOT (r)-[:REPLY_TO]->(:Post) THEN 'not a reply' END,
   CASE WHEN EXISTS { MATCH (r)-[:REPLY_TO*0..64]->(root) WHERE root IN roots } THEN "in the post's thread" END,
   CASE WHEN EXISTS { (a:User)-[:POSTED]->(s), (a)-[:POSTED]->(r) } THEN "by the post's author" END,

@@ -20,6 +20,7 @@ from graph.catalogue import bind_parameters, load_query, query_parameters, run_q
 from graph.store import GraphStore
 from graph.writeback import current_run
 from jobs.cli import main
+from graph.synthetic.vocabulary import TOPICS
 from jobs.commands.demo import UPSET_FILM_POST, _print_reply_drafts
 from jobs.friends.model import FriendsConfig
 from jobs.friends.job import run_friends
@@ -286,4 +287,10 @@ def test_demo_prints_reply_drafts_for_the_most_upset_film_post(results: GraphSto
     assert f"Reply drafts for {post[0]['id']}" in out
     # The emotion job has labelled the post: an upset post is sad or angry, not joyful or hopeful.
     assert post[0]["emotion"] in ("sadness", "anger") and f"emotion {post[0]['emotion']} 0." in out, out
-    assert "1. [" in out, out
+    drafts = [line for line in out.splitlines() if line.startswith("1. [")]
+    assert drafts, out
+    top, text = drafts[0].lower(), found["t"].lower()
+    assert any(w in top for w in ("disappoint", "letdown", "let down", "frustrat", "sorry")), "acknowledges the feeling"
+    film = next(t for t in TOPICS if t.name == "film")
+    named = [phrase for phrase in film.vocab if phrase.lower() in text and phrase.lower() in top]
+    assert named, f"the top draft names the film phrase of the post: {top}"

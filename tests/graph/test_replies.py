@@ -1,4 +1,4 @@
-"""Suggested replies on a real Neo4j with real vectors: ranking, exclusions, tone, batch runs, the CLI."""
+"""Reply drafts on a real Neo4j with real vectors: retrieval's exclusions, tone, ranked drafts, batch runs, the CLI."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from graph.store import GraphStore
 from graph.synthetic import generate, write_canonical
 from graph.writeback import current_run
 from jobs.embed.job import run_embed
-from jobs.reply.job import ReplySettings, suggest_replies, write_suggestions
+from jobs.reply.job import RETRIEVAL_ONLY, ReplySettings, suggest_replies, write_suggestions
 from text.embeddings import Encoder
-from jobs.reply.evaluate import Corpus, query_groups, random_picks, score_drafts
-from text.replies import (
+from jobs.reply.evaluate import WRITTEN_STANCE, Corpus, Pick, query_groups, random_picks, reply_picks, score_drafts, suggestion_picks
+from text.replies.retrieval import (
     RETRIEVAL,
     RETRIEVAL_SENTIMENT,
     Candidate,
+    Suggestion,
     context_vector,
     dedupe_key,
     draft_text,
@@ -35,6 +36,7 @@ from text.replies import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+RETRIEVAL_SETTINGS = ReplySettings(method=RETRIEVAL_ONLY)
 QUERY = "q-main"
 ADMISSIBLE = "r-ok"
 FORBIDDEN = {
@@ -96,8 +98,8 @@ def graph(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield store
 
 
-def test_reply_returns_ranked_suggestions_without_forbidden_ones(graph: GraphStore) -> None:
-    suggestions = suggest_replies(graph, [QUERY])[QUERY]
+def test_retrieval_returns_ranked_suggestions_without_forbidden_ones(graph: GraphStore) -> None:
+    suggestions = suggest_replies(graph, [QUERY], RETRIEVAL_SETTINGS)[QUERY]
     assert 1 <= len(suggestions) <= 3
     assert [s.rank for s in suggestions] == list(range(1, len(suggestions) + 1))
     assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
@@ -111,10 +113,14 @@ def test_reply_returns_ranked_suggestions_without_forbidden_ones(graph: GraphSto
     assert not sources & {QUERY, "q-reply", "q-reply-2"}, "the post's own thread is never suggested"
 
 
-def test_every_suggestion_on_the_graph_respects_the_exclusions(graph: GraphStore) -> None:
+@pytest.mark.parametrize("config", [RETRIEVAL_SETTINGS, ReplySettings()], ids=["retrieval", "ranked"])
+def test_every_retrieved_suggestion_on_the_graph_respects_the_exclusions(graph: GraphStore, config: ReplySettings) -> None:
     ids = [r["id"] for r in graph.read("MATCH (p:Post)<-[:POSTED]-(:User) RETURN p.id AS id ORDER BY id LIMIT 60")]
-    found = suggest_replies(graph, ids)
+    found = suggest_replies(graph, ids, config)
     assert sum(bool(s) for s in found.values()) >= len(ids) // 2
+    if config.method != RETRIEVAL_ONLY:
+        assert all(len(s) == 3 for s in found.values()), "every post with text gets three drafts"
+        found = {pid: [s for s in suggestions if s.source is not None] for pid, suggestions in found.items()}
     opted = {r["id"] for r in graph.read("MATCH (:User {opt_out: true})-[:POSTED]->(p:Post) RETURN p.id AS id")}
     assert opted, "the synthetic network plants opted-out users"
     for pid, suggestions in found.items():
@@ -138,7 +144,7 @@ def test_a_negative_post_gets_no_negative_suggestion_when_sentiment_is_present(g
         {"id": ADMISSIBLE},
     )
     try:
-        suggestions = suggest_replies(graph, [QUERY])[QUERY]
+        suggestions = suggest_replies(graph, [QUERY], RETRIEVAL_SETTINGS)[QUERY]
         assert suggestions and all(s.method == RETRIEVAL_SENTIMENT for s in suggestions)
         assert ADMISSIBLE not in {s.source for s in suggestions}, "the most similar reply is negative"
         tones = graph.read(
@@ -161,14 +167,17 @@ def test_batch_writes_ranked_relationships_and_a_rerun_replaces_them(graph: Grap
     by_post: dict[str, list[dict]] = {}
     for rel in rels:
         by_post.setdefault(rel["post"], []).append(rel)
-        assert rel["method"] == RETRIEVAL and rel["text"] and rel["reason"] and isinstance(rel["score"], float)
+        assert rel["method"] in ("composed", "retrieved", "help") and rel["text"] and rel["reason"]
+        assert isinstance(rel["score"], float)
+        assert (rel["source"] == rel["post"]) == (rel["method"] != "retrieved"), "a written draft points at its own post"
     for post_rels in by_post.values():
         post_rels.sort(key=lambda r: r["rank"])
         assert [r["rank"] for r in post_rels] == list(range(1, len(post_rels) + 1)) and len(post_rels) <= 3
         assert [r["score"] for r in post_rels] == sorted((r["score"] for r in post_rels), reverse=True)
     listed = graph.read(load_query("suggested_replies"), {"post": QUERY, "run_id": None})
-    assert [r["source"] for r in listed] == [r["source"] for r in by_post[QUERY]]
-    assert listed[0]["source"] == ADMISSIBLE and listed[0]["run_id"] == first.run_id
+    assert [r["source"] for r in listed] == [None if r["source"] == QUERY else r["source"] for r in by_post[QUERY]]
+    assert [r["text"] for r in listed] == [r["text"] for r in by_post[QUERY]] and listed[0]["run_id"] == first.run_id
+    assert first.methods.get("composed", 0) > 0
 
     def crash(done: int) -> None:
         raise RuntimeError("killed halfway")
@@ -203,7 +212,7 @@ def test_a_limited_run_refreshes_its_posts_and_carries_the_others_over(graph: Gr
     assert current_run(graph, "reply")["metrics"]["carried_over"] == len(kept) > 0
 
 
-def test_cli_prints_suggestions_with_no_generator_installed(graph: GraphStore) -> None:
+def test_cli_prints_three_drafts_and_the_retrieval_method_on_request(graph: GraphStore) -> None:
     conn = graph.connection
     env = {**os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password}
     done = subprocess.run(
@@ -211,8 +220,13 @@ def test_cli_prints_suggestions_with_no_generator_installed(graph: GraphStore) -
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line[:2] in ("1.", "2.", "3.")]
-    assert 1 <= len(lines) <= 3
-    assert lines[0].startswith("1. [") and f"retrieval, from {ADMISSIBLE}]" in lines[0]
+    assert len(lines) == 3 and all(" composed]" in line or " retrieved, from " in line for line in lines), lines
+    retrieval = subprocess.run(
+        [sys.executable, "-m", "jobs", "reply", "--post", QUERY, "--method", "retrieval"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    first = next(line for line in retrieval.stdout.splitlines() if line.startswith("1. ["))
+    assert f"retrieval, from {ADMISSIBLE}]" in first
     unknown = subprocess.run(
         [sys.executable, "-m", "jobs", "reply", "--post", "no-such-post"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
@@ -255,10 +269,17 @@ def test_evaluation_scores_hidden_replies_by_cosine_and_stance() -> None:
         row={"a1": 0, "a2": 1, "b1": 2, "b2": 3},
     )
     assert query_groups(corpus) == {"sources": ["a", "b"], "replies": ["a1"]}
-    scores = score_drafts(corpus, {"a": ["b1"], "b": ["a2", "a1"]}, ["a", "b"])
+    scores = score_drafts(corpus, reply_picks(corpus, {"a": ["b1"], "b": ["a2", "a1"]}), ["a", "b"])
     assert scores["top1_best_cosine"] == 0.5, "a's draft equals its reply; b's top draft is orthogonal to b's"
     assert scores["mean_cosine"] == 0.625 and scores["stance_match"] == 0.5
     assert scores["with_suggestions"] == 2
     assert score_drafts(corpus, {}, ["a"])["mean_cosine"] == 0.0
     picks = random_picks(corpus, ["a", "b"], 2, seed=0)
     assert set(picks["a"]) == {"b1", "b2"} and set(picks["b"]) == {"a1", "a2"}, "never from the query's own thread"
+    written = Suggestion(1, "a written draft", 0.5, "composed", None, None, 0.5, "why")
+    retrieved = Suggestion(2, "b1's text", 0.4, "retrieved", "b1", "b", 0.4, "why")
+    mixed = suggestion_picks(corpus, {"a": [written, retrieved]}, lambda texts: unit[[1] * len(texts)])
+    assert [p.stance for p in mixed["a"]] == [WRITTEN_STANCE, "deny"]
+    np.testing.assert_array_equal(mixed["a"][0].vector, unit[1])
+    assert score_drafts(corpus, mixed, ["a"])["top1_cosine"] == 0.0, "the written draft is orthogonal to a's reply"
+    assert isinstance(mixed["a"][1], Pick)

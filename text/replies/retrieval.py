@@ -1,8 +1,10 @@
-"""Ranking of reply drafts retrieved from the graph: similarity, sentiment fit, de-duplication.
+"""Existing replies as drafts: the retrieval candidates, and their ranking by similarity and sentiment fit alone.
 
 Pure logic, no I/O: :mod:`jobs.reply.job` reads the candidates (existing replies to
 posts similar to the one being answered, already stripped of everything that
-may not be suggested) and hands them here.
+may not be suggested) and hands them here.  :func:`rank_candidates` is the
+retrieval-only ranking that the reply evaluation keeps as the ``retrieval``
+method beside the drafts of :mod:`text.replies.ranking`.
 
 A candidate's similarity mixes how close the post it answered is to the
 conversation (``parent_cos``, cosine to the context vector) and how close the
@@ -80,12 +82,13 @@ class Suggestion:
 
     Attributes:
         rank: 1 for the best.
-        text: the draft (the source reply without its leading @-mentions).
-        score: the ranking score (similarity, mixed with tone fit for ``retrieval+sentiment``).
-        method: ``retrieval`` or ``retrieval+sentiment``.
-        source: the ``Post.id`` of the reply the draft comes from.
-        parent: the ``Post.id`` of the post that reply answered.
-        similarity: the similarity part of the score.
+        text: the draft.
+        score: the ranking score.
+        method: how the draft was made (``composed``, ``help``, ``retrieved``; ``retrieval`` or
+            ``retrieval+sentiment`` from :func:`rank_candidates`).
+        source: the ``Post.id`` of the existing reply the draft comes from; None for a written draft.
+        parent: the ``Post.id`` of the post that reply answered; None for a written draft.
+        similarity: the similarity part of the score (relevance to the post, for ranked drafts).
         reason: a human-readable explanation.
     """
 
@@ -93,8 +96,8 @@ class Suggestion:
     text: str
     score: float
     method: str
-    source: str
-    parent: str
+    source: str | None
+    parent: str | None
     similarity: float
     reason: str
 
