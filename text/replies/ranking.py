@@ -179,21 +179,18 @@ class ReplyDrafter:
             out.append(Draft(c.text, c.method, (c.opening,) if c.body is None else (c.opening, c.body), about))
         return out
 
-    def draft(
-        self, text: str, tone: PostTone = PostTone(), retrieved: Sequence[Candidate] = (), k: int = 3, composed: bool = True
-    ) -> list[Suggestion]:
+    def draft(self, text: str, tone: PostTone = PostTone(), retrieved: Sequence[Candidate] = (), k: int = 3) -> list[Suggestion]:
         """Returns up to ``k`` drafts for the post ``text``, best first.
 
         Args:
             text: the post.
             tone: its stored emotion and sentiment, where the graph has them.
             retrieved: existing replies that may be offered (exclusions already applied).
-            composed: whether composed drafts compete (False: retrieved replies only, ranked the same way).
         """
         table = phrase_table(language_of(text))
         feeling = read_feeling(text, table, self.reader, tone)
         post_vector = self.encode([text])[0]
-        drafts = self.candidates(text, post_vector, feeling) if composed or feeling.section == CRISIS else []
+        drafts = self.candidates(text, post_vector, feeling)
         if feeling.section != CRISIS:
             drafts += retrieved_drafts(retrieved, self.weights.min_reply_cos)
         return self.rank(text, post_vector, feeling, drafts, k)
