@@ -1,1 +1,1 @@
-"""Language side of sociograph: text embeddings, sentiment and suggested replies."""
+"""Language side of sociograph: text embeddings, sentiment and emotion, and reply drafts."""

@@ -1,1 +1,1 @@
-"""The reply job: suggested replies retrieved from the graph (job), their evaluation on RumourEval (evaluate), and its commands."""
+"""The reply job: reply drafts composed and retrieved (job), their evaluation on RumourEval and the reply set (evaluate, reply_set, data/), and its commands."""

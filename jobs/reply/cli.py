@@ -1,4 +1,4 @@
-"""``python -m jobs reply`` (print suggested replies to one post, or write them for many into the graph) and ``evaluate reply``."""
+"""``python -m jobs reply`` (print reply drafts for one post, or write them for many into the graph) and ``evaluate reply``."""
 
 from __future__ import annotations
 
