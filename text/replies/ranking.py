@@ -20,7 +20,7 @@ repeating a better one's text, so the three drafts differ.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +31,11 @@ from text.replies.feeling import CRISIS, Feeling, PostTone, read_feeling
 from text.replies.phrases import PhraseTable, phrase_table
 from text.replies.retrieval import Candidate, Suggestion, dedupe_key, draft_text, is_quote
 from text.replies.signals import ToneReader
-from text.replies.topics import topic_phrases
+from text.replies.topics import Encode, topic_phrases
 from text.sentiment import language_of
 from text.sentiment_data import LABELS
 
 RETRIEVED = "retrieved"
-
-Encode = Callable[[list[str]], np.ndarray]
-"""Texts -> ``[n, dim]`` unit vectors (a multilingual model: drafts and posts in any language)."""
 
 FITTING_EMOTIONS: dict[str, tuple[str, ...]] = {
     "disappointment": ("sadness", "optimism"),
@@ -198,17 +195,20 @@ class ReplyDrafter:
     def rank(self, text: str, post_vector: np.ndarray, feeling: Feeling, drafts: Sequence[Draft], k: int) -> list[Suggestion]:
         """Scores ``drafts`` for the post and returns the best ``k`` admissible ones, no two sharing a group."""
         table = phrase_table(feeling.language)
-        admissible = [
-            d for d in drafts
-            if language_of(d.text) == feeling.language and unsafe(d.text, table) is None
-            and copied_share(d.text, text, table.spaced) <= self.weights.max_copied
-        ]
+        admissible, shares = [], []
+        for d in drafts:
+            if language_of(d.text) != feeling.language or unsafe(d.text, table) is not None:
+                continue
+            share = copied_share(d.text, text, table.spaced)
+            if share <= self.weights.max_copied:
+                admissible.append(d)
+                shares.append(share)
         if not admissible:
             return []
         texts = [d.text for d in admissible]
         relevance = self.encode(texts) @ np.asarray(post_vector, dtype=np.float32)
         fit = tone_fit(feeling, self.reader.emotion(texts), self.reader.sentiment(texts))
-        copied = np.array([copied_share(t, text, table.spaced) for t in texts])
+        copied = np.array(shares)
         w = self.weights
         score = w.relevance * relevance + w.fit * fit - w.copied * copied
         out: list[Suggestion] = []

@@ -21,7 +21,7 @@ import numpy as np
 from text.replies.phrases import CUE_NAMES, PhraseTable
 
 Encode = Callable[[list[str]], np.ndarray]
-"""Texts -> ``[n, dim]`` unit vectors."""
+"""Texts -> ``[n, dim]`` unit vectors (a multilingual model: posts, phrases and drafts in any language)."""
 
 LENGTH_BONUS = 0.03
 """Added to the cosine of a two-word (English) or four-character (Chinese) candidate, half of it for three characters."""
