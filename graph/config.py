@@ -149,6 +149,43 @@ class ConnectionSettings:
     external: bool
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name}={value!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """The watch service (``python -m jobs watch``, :mod:`jobs.watch`).
+
+    Attributes:
+        poll_s: seconds between looks at the graph while nothing changes.
+        batch: changed nodes of each label served per cycle.
+        audience: users considered per new post (nearest by profile vector), and posts per new user.
+        max_backoff_s: the longest wait between tries while Neo4j is away.
+    """
+
+    poll_s: float = 0.25
+    batch: int = 256
+    audience: int = 50
+    max_backoff_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> "WatchSettings":
+        """Returns the defaults overridden by ``SOCIOGRAPH_WATCH_*`` variables."""
+        return cls(
+            poll_s=_env_float("SOCIOGRAPH_WATCH_POLL_S", cls.poll_s),
+            batch=_env_int("SOCIOGRAPH_WATCH_BATCH", cls.batch),
+            audience=_env_int("SOCIOGRAPH_WATCH_AUDIENCE", cls.audience),
+            max_backoff_s=_env_float("SOCIOGRAPH_WATCH_MAX_BACKOFF_S", cls.max_backoff_s),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """All sociograph configuration.
@@ -163,6 +200,7 @@ class Settings:
             results back (:class:`graph.writeback.RunWriter`); 1 writes one batch at a time.
         embed_backend: ``fp32`` or ``int8`` (see :data:`EMBED_BACKENDS`), for the text model on a CPU; a GPU runs fp32.
         device: ``cpu``, ``cuda`` or ``auto`` (GPU when present).
+        watch: the watch service.
     """
 
     server: LocalServerSettings
@@ -173,6 +211,7 @@ class Settings:
     writeback_writers: int = 4
     embed_backend: str = "fp32"
     device: str = "auto"
+    watch: WatchSettings = WatchSettings()
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -198,6 +237,7 @@ class Settings:
             writeback_writers=_env_int("SOCIOGRAPH_WRITEBACK_WRITERS", cls.writeback_writers),
             embed_backend=_env_choice("SOCIOGRAPH_EMBED_BACKEND", cls.embed_backend, EMBED_BACKENDS),
             device=os.environ.get("SOCIOGRAPH_DEVICE", cls.device),
+            watch=WatchSettings.from_env(),
         )
 
     def connection(self) -> ConnectionSettings:

@@ -11,6 +11,12 @@ agree.  While the job runs, a heartbeat thread pushes ``expires_at`` forward; a 
 crashes (even under ``kill -9``) stops renewing, and the lock is free again after its TTL, or at
 once for a taker on the same host that finds the holder's process gone.
 
+A *brief* holder, the watch service (:mod:`jobs.watch`), holds a job's lock for one short write at a
+time and gives way to the batch runs: a run that finds a brief holder waits for it (up to
+:data:`BRIEF_WAIT_S`) instead of failing, and marks the lock wanted, and a brief taker does not
+take a lock that a run wanted in the last :data:`WANTED_S`.  So the service never makes a
+scheduled run fail, and a run waits at most for the write under way.
+
 Holding is re-entrant within one thread of control: a lock taken by an outer caller (the
 scheduler's firing, a CLI command with ``--wait``) is reused by the run writer inside it on the
 same server, instead of the inner one finding it busy.
@@ -38,6 +44,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = 300.0
 """How long a lock outlives its holder's last heartbeat."""
+
+BRIEF_WAIT_S = 30.0
+"""How long a run waits for a brief holder before it reports the lock busy."""
+WANTED_S = 2.0
+"""How long a run's wish for the lock keeps brief takers away; a waiting run renews it at every poll."""
+BRIEF_POLL_S = 0.1
+"""How often a run waiting behind a brief holder tries again."""
 
 SERVER_GONE = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
 """The driver's errors for a server that stopped answering, after its own retries."""
@@ -86,15 +99,21 @@ class JobLock:
         job: the job's name, e.g. ``"friends"``.
         ttl_s: seconds after the last take or renewal at which the lock expires.
         owner: who holds it; default ``host:pid:random`` (unique per instance).
+        brief: this owner takes the lock for short writes and gives way to runs (see above).
     """
 
-    def __init__(self, store: GraphStore, job: str, ttl_s: float = DEFAULT_TTL_S, owner: str | None = None) -> None:
+    def __init__(
+        self, store: GraphStore, job: str, ttl_s: float = DEFAULT_TTL_S, owner: str | None = None, brief: bool = False
+    ) -> None:
         if ttl_s <= 0:
             raise ValueError(f"lock TTL must be positive, got {ttl_s}")
         self.store = store
         self.job = job
         self.ttl_ms = int(ttl_s * 1000)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.brief = brief
+        self.behind_brief = False
+        """Whether the last :meth:`acquire` that failed found a brief holder (worth waiting for)."""
         self.lost = threading.Event()
         self.run_id: str | None = None
         """The run that writes under this lock, set by the run writer: one run per holding."""
@@ -106,23 +125,34 @@ class JobLock:
             True when this owner now holds the lock.
         """
         self._ensure_unique()
+        self.behind_brief = False
 
         def work(tx: neo4j.ManagedTransaction) -> bool:
             # Setting a property write-locks the node, so what is read below is what every
             # concurrent taker will see after us: no two can both find the lock free.
             holder = tx.run(
                 "MERGE (l:JobLock {job: $job}) SET l.claims = coalesce(l.claims, 0) + 1 "
-                "RETURN l.owner AS owner, l.owner IS NULL OR l.expires_at < datetime() AS free",
-                job=self.job,
+                "RETURN l.owner AS owner, l.owner IS NULL OR l.expires_at < datetime() AS free, "
+                "coalesce(l.brief, false) AS brief, "
+                "coalesce(l.wanted_at >= datetime() - duration({milliseconds: $wanted}), false) AS wanted",
+                job=self.job, wanted=int(WANTED_S * 1000),
             ).single(strict=True)
-            if not (holder["free"] or holder["owner"] == self.owner):
+            mine = holder["owner"] == self.owner
+            if self.brief and holder["wanted"] and not mine:
+                return False
+            if not (holder["free"] or mine):
+                if not self.brief and holder["brief"]:
+                    tx.run("MATCH (l:JobLock {job: $job}) SET l.wanted_at = datetime()", job=self.job).consume()
+                    self.behind_brief = True
+                    return False
                 if not _dead_local_holder(holder["owner"]):
                     return False
                 log.warning("lock of %s: its holder %s is no longer running; taking it over", self.job, holder["owner"])
             tx.run(
                 "MATCH (l:JobLock {job: $job}) SET l.owner = $owner, l.taken_at = datetime(), "
-                "l.expires_at = datetime() + duration({milliseconds: $ttl})",
-                job=self.job, owner=self.owner, ttl=self.ttl_ms,
+                "l.expires_at = datetime() + duration({milliseconds: $ttl}), l.brief = $brief, "
+                "l.wanted_at = CASE WHEN $brief THEN l.wanted_at ELSE null END",
+                job=self.job, owner=self.owner, ttl=self.ttl_ms, brief=self.brief,
             ).consume()
             return True
 
@@ -193,7 +223,7 @@ class JobLock:
         if outer is not None:
             yield outer
             return
-        while not self.acquire():
+        while not self._acquire_past_brief():
             if not wait:
                 info = self.holder_info()
                 raise LockBusy(self.job, *(info or (None, None)))
@@ -210,11 +240,20 @@ class JobLock:
             True when the lock was taken (the block should run the job), False when another
             owner holds it (nothing is renewed or released).
         """
-        if not self.acquire():
+        if not self._acquire_past_brief():
             yield False
             return
         with self._renewed():
             yield True
+
+    def _acquire_past_brief(self) -> bool:
+        """Returns :meth:`acquire`, after waiting up to :data:`BRIEF_WAIT_S` while a brief holder has the lock."""
+        deadline = time.monotonic() + BRIEF_WAIT_S
+        while not self.acquire():
+            if not (self.behind_brief and time.monotonic() < deadline):
+                return False
+            time.sleep(BRIEF_POLL_S)
+        return True
 
     def _ensure_unique(self) -> None:
         # Two concurrent MERGEs can create two lock nodes unless the label's key is unique, and

@@ -20,6 +20,7 @@ NODE_KEYS: dict[str, str] = {
     "JobRun": "id",
     "IngestCheckpoint": "key",
     "JobLock": "job",
+    "WatchMark": "name",
 }
 """Each node label and the property that identifies its nodes uniquely."""
 
@@ -46,6 +47,8 @@ INDEXES: list[str] = [
     "CREATE INDEX community_run IF NOT EXISTS FOR (c:Community) ON (c.run_id)",
     "CREATE INDEX user_opt_out IF NOT EXISTS FOR (u:User) ON (u.opt_out)",
     "CREATE INDEX post_created_at IF NOT EXISTS FOR (p:Post) ON (p.created_at)",
+    "CREATE INDEX post_changed_at IF NOT EXISTS FOR (p:Post) ON (p.changed_at)",
+    "CREATE INDEX user_changed_at IF NOT EXISTS FOR (u:User) ON (u.changed_at)",
     "CREATE INDEX suggested_friend_run IF NOT EXISTS FOR ()-[r:SUGGESTED_FRIEND]-() ON (r.run_id)",
     "CREATE INDEX recommended_run IF NOT EXISTS FOR ()-[r:RECOMMENDED]-() ON (r.run_id)",
     "CREATE INDEX in_community_run IF NOT EXISTS FOR ()-[r:IN_COMMUNITY]-() ON (r.run_id)",

@@ -37,6 +37,7 @@ COMMANDS: tuple[str, ...] = (
     "jobs.recommend.cli",
     "jobs.reply.cli",
     "jobs.schedule.cli",
+    "jobs.watch.cli",
     "jobs.commands.evaluate",
     "jobs.commands.generate",
     "jobs.commands.demo",

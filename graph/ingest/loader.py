@@ -137,6 +137,8 @@ class Loader:
         on_progress: called with the number of input rows consumed after each batch.
         lock: the held ``ingest`` lock; checked before each batch, so a load whose lock was
             lost stops (:class:`graph.lock.LockLost`) instead of writing beside another one.
+        stamp_changes: stamp the users and posts written as changed, for the watch service
+            (:mod:`graph.changes`); off only to measure what stamping costs.
     """
 
     def __init__(
@@ -146,9 +148,11 @@ class Loader:
         batch_size: int | None = None,
         on_progress: Callable[[int], None] | None = None,
         lock: JobLock | None = None,
+        stamp_changes: bool = True,
     ) -> None:
         self.store = store
         self.rejects = rejects
+        self.stamp_changes = stamp_changes
         self.batch_size = batch_size or store.batch_size
         self.on_progress = on_progress or (lambda n: None)
         self.lock = lock
@@ -186,7 +190,7 @@ class Loader:
         summary = KindSummary(kind.name, source)
         self.summary.kinds.append(summary)
         validator = Validator(kind)
-        statements = _statements(kind, create_src, create_dst)
+        statements = _statements(kind, create_src, create_dst, self.stamp_changes)
         skip = self._resume_point(checkpoint, source)
         summary.resumed_from = skip
         expected = _InputLoad(self, kind, summary, validator, statements, checkpoint, skip).run(rows)
@@ -236,6 +240,8 @@ class Loader:
             if statements.create_dst:
                 tx.run(statements.create_dst, ids=list(dict.fromkeys(r["dst"] for r in rows))).consume()
             written = tx.run(statements.write, rows=rows).single(strict=True)[0]
+            if statements.stamp_src:
+                tx.run(statements.stamp_src, ids=list(dict.fromkeys(r["src"] for r in rows))).consume()
             missing = []
             if statements.find_missing and written < len(rows):
                 missing = [record.data() for record in tx.run(statements.find_missing, rows=rows)]
@@ -245,11 +251,11 @@ class Loader:
             return session.execute_write(work)
 
 
-def _statements(kind: NodeKind | RelKind, create_src: bool, create_dst: bool | None) -> BatchStatements:
+def _statements(kind: NodeKind | RelKind, create_src: bool, create_dst: bool | None, stamp: bool) -> BatchStatements:
     """Returns the statements that load a batch of ``kind``, nodes or relationships."""
     if isinstance(kind, NodeKind):
-        return BatchStatements(node_query(kind))
-    return relationship_statements(kind, create_src, create_dst)
+        return BatchStatements(node_query(kind, stamp))
+    return relationship_statements(kind, create_src, create_dst, stamp)
 
 
 class _InputLoad:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from graph.changes import STAMP, WATCHED_LABELS
 from graph.ingest.kinds import NodeKind, RelKind
 from graph.schema import NODE_KEYS, check_label, check_property, check_relationship_type
 
@@ -39,10 +40,13 @@ def _node_key(label: str) -> str:
     return check_property(NODE_KEYS[check_label(label)])
 
 
-def node_query(kind: NodeKind) -> str:
-    """Returns the ``UNWIND … MERGE`` statement that loads a batch of ``kind``'s nodes."""
+def node_query(kind: NodeKind, stamp: bool = True) -> str:
+    """Returns the ``UNWIND … MERGE`` statement that loads a batch of ``kind``'s nodes; with ``stamp``,
+    a watched node gets its change stamp (:mod:`graph.changes`)."""
     label = check_label(kind.label)
     props = set_properties("n", (f.name for f in kind.fields if f.name != kind.key))
+    if stamp and label in WATCHED_LABELS:
+        props += f"{',' if props else ' SET'} n.{STAMP} = datetime()"
     return f"UNWIND $rows AS row MERGE (n:{label} {{{_node_key(label)}: row.key}}){props} RETURN count(*) AS written"
 
 
@@ -56,12 +60,14 @@ class BatchStatements:
             run only when ``written`` falls short.
         create_src / create_dst: merge the batch's distinct endpoint keys (``$ids``) first,
             once per key rather than once per row.
+        stamp_src: stamps the batch's distinct start nodes (``$ids``) as changed, once per node.
     """
 
     write: str
     find_missing: str | None = None
     create_src: str | None = None
     create_dst: str | None = None
+    stamp_src: str | None = None
 
 
 def node_merge(label: str) -> str:
@@ -70,8 +76,11 @@ def node_merge(label: str) -> str:
     return f"UNWIND $ids AS id MERGE (:{label} {{{_node_key(label)}: id}})"
 
 
-def relationship_statements(kind: RelKind, create_src: bool = False, create_dst: bool | None = None) -> BatchStatements:
-    """Returns the statements that load a batch of ``kind``'s relationships.
+def relationship_statements(
+    kind: RelKind, create_src: bool = False, create_dst: bool | None = None, stamp: bool = True
+) -> BatchStatements:
+    """Returns the statements that load a batch of ``kind``'s relationships; with ``stamp``, a watched
+    start node gets its change stamp (:mod:`graph.changes`).
 
     Endpoints are matched by key (after merging them when they may be created);
     a row whose endpoint is unknown is not written, and ``find_missing`` tells
@@ -96,4 +105,8 @@ def relationship_statements(kind: RelKind, create_src: bool = False, create_dst:
         ),
         create_src=node_merge(src_label) if create_src else None,
         create_dst=node_merge(dst_label) if create_dst else None,
+        stamp_src=(
+            f"UNWIND $ids AS id MATCH (a:{src_label} {{{_node_key(src_label)}: id}}) SET a.{STAMP} = datetime()"
+            if stamp and src_label in WATCHED_LABELS else None
+        ),
     )

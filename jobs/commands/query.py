@@ -12,6 +12,7 @@ from graph.config import Settings
 from graph.store import GraphStore
 from jobs.common.arguments import Commands, add_command, add_format
 from jobs.common.output import render
+from jobs.watch.cli import watch_status
 
 KEY_METRICS: dict[str, tuple[str, ...]] = {
     "communities": ("communities", "modularity", "nmi", "largest_share"),
@@ -94,7 +95,8 @@ def _when(value: Any) -> str | None:
 
 
 def run_status_command(settings: Settings, job: str | None, limit: int, fmt: str) -> int:
-    """Prints the run history from the ``JobRun`` nodes (the ``job_runs`` query), newest first.
+    """Prints the run history from the ``JobRun`` nodes (the ``job_runs`` query), newest first, and
+    as a table, a line on the watch service's lag.
 
     Returns:
         0, also when no job has run yet (the table is then empty).
@@ -102,6 +104,7 @@ def run_status_command(settings: Settings, job: str | None, limit: int, fmt: str
     text = load_query("job_runs")
     with GraphStore.from_settings(settings) as store:
         rows = store.read(text, {"job": job, "limit": limit})
+        watch = watch_status(store) if fmt == "table" else None
     keys = ["job", "status", "current", "started_at", "finished_at", "seconds", "metrics", "run_id"]
     table = [
         [r["job"], r["status"], r["current"], _when(r["started_at"]), _when(r["finished_at"]), r["seconds"],
@@ -109,4 +112,6 @@ def run_status_command(settings: Settings, job: str | None, limit: int, fmt: str
         for r in rows
     ]
     print(render(keys, table, fmt, max_width=80))
+    if watch:
+        print(watch)
     return 0

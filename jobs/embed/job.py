@@ -149,28 +149,43 @@ class EmbedRun:
     fresh: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+POSTS_BY_ID = "UNWIND $ids AS id MATCH (p:Post {id: id}) RETURN p.id, p.text, p.embedding_hash"
+USERS_BY_ID = (
+    "UNWIND $ids AS id MATCH (u:User {id: id}) "
+    "RETURN u.id, u.bio, u.embedding_hash, "
+    "[(u)-[t:TAGGED]->(g:Tag) | [g.name, t.weight]] AS tags, "
+    "[(u)-[:POSTED]->(p:Post) WHERE p.embedding_hash IS NOT NULL | [p.id, p.embedding_hash]] AS posts"
+)
+"""The rows of :data:`POSTS_PAGE` and :data:`USERS_PAGE` for given ids (``$ids``), for the watch service."""
+
+
+def embed_post_page(run: EmbedRun, rows: list[list[Any]]) -> None:
+    """Embeds the posts of ``rows`` (``[id, text, stored hash]``) whose text or model changed."""
+    encoder, writer, summary = run.encoder, run.writer, run.summary
+    todo = []
+    for post_id, text, stored in rows:
+        if text is None or not str(text).strip():
+            summary.posts_without_text += 1
+            continue
+        digest = text_hash(encoder.name, text)
+        if digest == stored:
+            summary.posts_unchanged += 1
+        else:
+            todo.append((post_id, text, digest))
+    if todo:
+        vectors = encoder.encode([t for _, t, _ in todo])
+        payload = [{"id": i, "vector": v.tolist(), "hash": h} for (i, _, h), v in zip(todo, vectors)]
+        writer.write("Post", payload)
+        summary.posts_embedded += len(todo)
+        room = HELD_VECTORS - len(run.fresh)
+        run.fresh.update((post_id, vector) for (post_id, _, _), vector in zip(todo[:max(room, 0)], vectors))
+
+
 def embed_posts(run: EmbedRun) -> None:
     """Embeds every post whose text or model changed since its vector was written."""
-    store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
-    for rows in store.read_pages(POSTS_PAGE, run.page_size):
-        todo = []
-        for post_id, text, stored in rows:
-            if text is None or not str(text).strip():
-                summary.posts_without_text += 1
-                continue
-            digest = text_hash(encoder.name, text)
-            if digest == stored:
-                summary.posts_unchanged += 1
-            else:
-                todo.append((post_id, text, digest))
-        if todo:
-            vectors = encoder.encode([t for _, t, _ in todo])
-            payload = [{"id": i, "vector": v.tolist(), "hash": h} for (i, _, h), v in zip(todo, vectors)]
-            writer.write("Post", payload)
-            summary.posts_embedded += len(todo)
-            room = HELD_VECTORS - len(run.fresh)
-            run.fresh.update((post_id, vector) for (post_id, _, _), vector in zip(todo[:max(room, 0)], vectors))
-        on_progress(len(rows))
+    for rows in run.store.read_pages(POSTS_PAGE, run.page_size):
+        embed_post_page(run, rows)
+        run.on_progress(len(rows))
 
 
 def _post_vectors(run: EmbedRun, posts_by_user: dict[str, list[str]]) -> dict[str, np.ndarray]:
@@ -188,37 +203,44 @@ def _post_vectors(run: EmbedRun, posts_by_user: dict[str, list[str]]) -> dict[st
     return out
 
 
+def embed_user_page(run: EmbedRun, rows: list[list[Any]]) -> None:
+    """Embeds the users of ``rows`` (``[id, bio, stored hash, tags, posts]``) whose bio, tags, own
+    posts or model changed (see :mod:`text.profiles`)."""
+    encoder, writer, summary = run.encoder, run.writer, run.summary
+    todo = []
+    posts_by_user: dict[str, list[str]] = {}
+    for user_id, bio, stored, tags, posts in rows:
+        bio_text = bio if bio and str(bio).strip() else ""
+        tag_text = tags_sentence([(name, weight) for name, weight in tags])
+        if not bio_text and not tag_text and not posts:
+            summary.users_without_text += 1
+            continue
+        digest = text_hash(encoder.name, "\x1f".join([bio_text, tag_text, *sorted(h for _, h in posts)]))
+        if digest == stored:
+            summary.users_unchanged += 1
+        else:
+            todo.append((user_id, bio_text, tag_text, digest))
+            if posts:
+                posts_by_user[user_id] = [pid for pid, _ in posts]
+    if not todo:
+        return
+    post_vectors = _post_vectors(run, posts_by_user)
+    both = encoder.encode([b for _, b, _, _ in todo] + [t for _, _, t, _ in todo])
+    bios, tag_vectors = both[: len(todo)], both[len(todo) :]
+    payload = []
+    for (user_id, bio_text, tag_text, digest), bio_vec, tag_vec in zip(todo, bios, tag_vectors):
+        vector = combine(bio_vec if bio_text else None, post_vectors.get(user_id), tag_vec if tag_text else None)
+        if vector is not None:
+            payload.append({"id": user_id, "vector": vector.tolist(), "hash": digest})
+    writer.write("User", payload)
+    summary.users_embedded += len(payload)
+
+
 def embed_users(run: EmbedRun) -> None:
     """Embeds every user whose bio, tags, own posts or model changed (see :mod:`text.profiles`)."""
-    store, encoder, writer, summary, on_progress = run.store, run.encoder, run.writer, run.summary, run.on_progress
-    for rows in store.read_pages(USERS_PAGE, run.page_size):
-        todo = []
-        posts_by_user: dict[str, list[str]] = {}
-        for user_id, bio, stored, tags, posts in rows:
-            bio_text = bio if bio and str(bio).strip() else ""
-            tag_text = tags_sentence([(name, weight) for name, weight in tags])
-            if not bio_text and not tag_text and not posts:
-                summary.users_without_text += 1
-                continue
-            digest = text_hash(encoder.name, "\x1f".join([bio_text, tag_text, *sorted(h for _, h in posts)]))
-            if digest == stored:
-                summary.users_unchanged += 1
-            else:
-                todo.append((user_id, bio_text, tag_text, digest))
-                if posts:
-                    posts_by_user[user_id] = [pid for pid, _ in posts]
-        if todo:
-            post_vectors = _post_vectors(run, posts_by_user)
-            both = encoder.encode([b for _, b, _, _ in todo] + [t for _, _, t, _ in todo])
-            bios, tag_vectors = both[: len(todo)], both[len(todo) :]
-            payload = []
-            for (user_id, bio_text, tag_text, digest), bio_vec, tag_vec in zip(todo, bios, tag_vectors):
-                vector = combine(bio_vec if bio_text else None, post_vectors.get(user_id), tag_vec if tag_text else None)
-                if vector is not None:
-                    payload.append({"id": user_id, "vector": vector.tolist(), "hash": digest})
-            writer.write("User", payload)
-            summary.users_embedded += len(payload)
-        on_progress(len(rows))
+    for rows in run.store.read_pages(USERS_PAGE, run.page_size):
+        embed_user_page(run, rows)
+        run.on_progress(len(rows))
 
 
 def run_embed(

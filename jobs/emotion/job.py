@@ -34,6 +34,8 @@ OUTPUTS = JobOutputs(
 """What the emotion job writes: properties of existing posts, no run-tagged results."""
 
 POSTS_PAGE = "MATCH (p:Post) WHERE p.id > $after WITH p ORDER BY p.id LIMIT $page RETURN p.id, p.text, p.emotion_hash"
+POSTS_BY_ID = "UNWIND $ids AS id MATCH (p:Post {id: id}) RETURN p.id, p.text, p.emotion_hash"
+"""The rows of :data:`POSTS_PAGE` for given ids (``$ids``), for the watch service."""
 WRITE_EMOTION = (
     "UNWIND $rows AS row MATCH (p:Post {id: row.id}) "
     "SET p.emotion = row.emotion, p.emotion_score = row.score, p.emotion_model = $model, p.emotion_hash = row.hash"

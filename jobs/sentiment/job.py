@@ -43,6 +43,11 @@ POSTS_PAGE = (
     "MATCH (p:Post) WHERE p.id > $after WITH p ORDER BY p.id LIMIT $page "
     "RETURN p.id, p.text, p.sentiment_hash, p.embedding_model, p.embedding_hash"
 )
+POSTS_BY_ID = (
+    "UNWIND $ids AS id MATCH (p:Post {id: id}) "
+    "RETURN p.id, p.text, p.sentiment_hash, p.embedding_model, p.embedding_hash"
+)
+"""The rows of :data:`POSTS_PAGE` for given ids (``$ids``), for the watch service."""
 STORED_VECTORS = "UNWIND $ids AS id MATCH (p:Post {id: id}) RETURN p.id AS id, p.embedding AS vector"
 WRITE_SENTIMENT = (
     "UNWIND $rows AS row MATCH (p:Post {id: row.id}) "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.changes import STAMP
 from graph.ingest.kinds import FOLLOWS, INTERACTED, MAX_TEXT_CHARS, USERS, Field, FieldType
 from graph.ingest.loader import LOCK_NAME, CheckpointConflict, Loader, RejectLog
 from graph.ingest.statements import node_query, relationship_statements, set_properties
@@ -32,8 +33,11 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 def dump(store: GraphStore) -> tuple[list, list]:
-    """Every node and relationship with its properties, in a stable order."""
+    """Every node and relationship with its properties, in a stable order; without the change
+    stamps, which say when a load last wrote a node, not what it holds."""
     nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
+    for node in nodes:
+        node["p"].pop(STAMP, None)
     rels = store.read(
         "MATCH (a)-[r]->(b) RETURN type(r) AS t, coalesce(a.id, a.name) AS a, coalesce(b.id, b.name) AS b, properties(r) AS p"
     )
@@ -86,6 +90,25 @@ def test_canonical_load_builds_the_graph(store: GraphStore, good_dir: Path, tmp_
     assert created == 1_700_000_000
     bio = store.read("MATCH (u:User {id: 'u1'}) RETURN u.bio AS b")[0]["b"]
     assert bio == "Hikes, and takes photos"
+
+
+def test_a_load_stamps_the_people_and_posts_it_writes_for_the_watch_service(store: GraphStore, good_dir: Path, tmp_path: Path) -> None:
+    before = store.read("RETURN datetime() AS now")[0]["now"]
+    load_dir(store, good_dir, tmp_path / "r.tsv")
+    unstamped = store.read(f"MATCH (n) WHERE (n:User OR n:Post) AND NOT n.{STAMP} >= $before RETURN count(n) AS n", {"before": before})
+    assert unstamped[0]["n"] == 0
+    assert store.read(f"MATCH (t:Tag) WHERE t.{STAMP} IS NOT NULL RETURN count(t) AS n")[0]["n"] == 0, "only watched labels"
+    mark = store.write(f"MATCH (u:User) SET u.{STAMP} = $before RETURN count(u) AS n", {"before": before})
+    assert mark[0]["n"] == 3
+    log = RejectLog(tmp_path / "r2.tsv")
+    run_steps(Loader(store, log), edges_steps(write(tmp_path / "e.txt", "u3 u1\n")))
+    log.close()
+    restamped = store.read(f"MATCH (u:User) WHERE u.{STAMP} > $before RETURN collect(u.id) AS ids", {"before": before})[0]["ids"]
+    assert restamped == ["u3"], "a new follow stamps its start, the person whose suggestions it changes"
+    quiet = store.write(f"MATCH (u:User) SET u.{STAMP} = $before RETURN count(u) AS n", {"before": before})
+    assert quiet[0]["n"] == 3
+    run_steps(Loader(store, RejectLog(None), stamp_changes=False), edges_steps(write(tmp_path / "e2.txt", "u2 u1\n")))
+    assert store.read(f"MATCH (u:User) WHERE u.{STAMP} > $before RETURN count(u) AS n", {"before": before})[0]["n"] == 0
 
 
 def test_loading_twice_changes_nothing(store: GraphStore, good_dir: Path, tmp_path: Path) -> None:
