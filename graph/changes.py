@@ -31,6 +31,24 @@ from typing import Any
 from graph.schema import check_label
 from graph.store import GraphStore
 
+NEW_POST = (
+    "MATCH (u:User {id: $author}) MERGE (p:Post {id: $id}) "
+    "SET p.text = $text, p.created_at = coalesce(p.created_at, datetime()), p.changed_at = datetime() "
+    "MERGE (u)-[:POSTED]->(p) SET u.changed_at = datetime()"
+)
+NEW_USER = (
+    "MERGE (u:User {id: $id}) SET u.name = coalesce(u.name, $id), u.bio = $bio, u.changed_at = datetime() "
+    "WITH u UNWIND $follows AS followed MATCH (v:User {id: followed}) MERGE (u)-[:FOLLOWS]->(v)"
+)
+NEW_LIKE = (
+    "MATCH (u:User {id: $user}), (p:Post {id: $post}) MERGE (u)-[r:INTERACTED {kind: 'like'}]->(p) "
+    "SET r.weight = 1.0, u.changed_at = datetime()"
+)
+OPT_OUT = "MATCH (u:User {id: $user}) SET u.opt_out = true, u.changed_at = datetime()"
+"""The contract as a platform keeps it: a new post (``$author``, ``$id``, ``$text``), a new person
+(``$id``, ``$bio``, ``$follows``), a like (``$user``, ``$post``) and an opt-out (``$user``), each one
+statement in its own transaction.  The demo, the freshness benchmark and the tests write with these."""
+
 STAMP = "changed_at"
 """The property every writer sets on the nodes it changes."""
 SEEN = "watch_seen"

@@ -65,24 +65,29 @@ class GraphStore:
         connection: where the database is.
         batch_size: rows per write transaction of the loaders and of write-back.
         writers: concurrent write transactions of write-back (``Settings.writeback_writers``).
+        retry_s: how long the driver retries a transaction on a server that does not answer
+            (default: the driver's); a long-running service that backs off by itself shortens it.
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, connection: ConnectionSettings, batch_size: int = 10_000, writers: int = 4) -> None:
+    def __init__(
+        self, connection: ConnectionSettings, batch_size: int = 10_000, writers: int = 4, retry_s: float | None = None
+    ) -> None:
         if writers < 1:
             raise ValueError(f"writers must be at least 1, got {writers}")
         self.connection = connection
         self.batch_size = batch_size
         self.writers = writers
-        self.driver = GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password))
+        retries = {} if retry_s is None else {"max_transaction_retry_time": retry_s}
+        self.driver = GraphDatabase.driver(connection.uri, auth=(connection.user, connection.password), **retries)
         self.database = connection.database
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "GraphStore":
+    def from_settings(cls, settings: Settings | None = None, retry_s: float | None = None) -> "GraphStore":
         """Returns a store connected as the settings (and ``NEO4J_*`` variables) say."""
         settings = settings or Settings.from_env()
-        return cls(settings.connection(), batch_size=settings.batch_size, writers=settings.writeback_writers)
+        return cls(settings.connection(), batch_size=settings.batch_size, writers=settings.writeback_writers, retry_s=retry_s)
 
     def __enter__(self) -> "GraphStore":
         return self

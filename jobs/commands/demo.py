@@ -5,7 +5,9 @@ there unless ``--into-external`` says so), generates
 the default synthetic social network, ingests it, runs the pipeline (embed, sentiment,
 communities, friends, recommend), and prints the job runs and sample catalogue queries:
 the communities, friend suggestions for a hiker who posts photos, recommendations for a
-reader of AI and blockchain, and reply drafts for the most upset post about films.
+reader of AI and blockchain, and reply drafts for the most upset post about films.  Last, it
+writes a new person and a new post as a platform would and lets the watch service
+(:mod:`jobs.watch`) serve them, timing how long that takes.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def run_demo(settings: Settings, users: int, seed: int, into_external: bool = Fa
             keys, rows = store.read_columns(text, bind_parameters(name, text, params))
             print(f"\n== {title} (queries/{name}.cypher)\n{render(keys, rows[:10])}")
         _print_reply_drafts(store)
+        _print_watch(settings, store, truth, hiker)
     print(
         f"\nDone in {time.perf_counter() - start:.0f} s. Explore further: python -m jobs query friend_suggestions user={hiker}"
         " · python -m jobs status"
@@ -139,3 +142,48 @@ def _print_reply_drafts(store: GraphStore) -> None:
     felt = f"; emotion {post['emotion']} {post['emotion_score']:.2f}" if post["emotion"] is not None else ""
     print(f"\n== Reply drafts for {post['id']}, upset about a film{felt}: \"{post['text']}\" (python -m jobs reply --post ID)")
     print(format_suggestions(drafts) if drafts else "(no admissible reply found)")
+
+
+NEWCOMER = "demo-newcomer"
+NEWCOMER_BIO = "Weekend hiker who photographs mountain trails and alpine lakes at sunrise."
+NEW_POST_ID = "demo-new-post"
+NEW_POST_TEXT = "Sunrise hike today: photographed the ridge trail above the alpine lake."
+
+
+def _print_watch(settings: Settings, store: GraphStore, truth: pd.DataFrame, hiker: str) -> None:
+    """Writes a new person who follows five hikers and a new hiking post (the change-stamp contract),
+    serves them with the watch service, and prints what they got and how soon."""
+    from graph.changes import NEW_POST, NEW_USER
+    from jobs.embed.job import ensure_vector_indexes
+    from jobs.watch.service import WatchService
+    from jobs.watch.text import TextModels, graph_model
+    from text.embeddings import Encoder
+    from text.emotion import EmotionClassifier
+    from text.sentiment import SentimentClassifier
+
+    models = TextModels(
+        Encoder(graph_model(store, settings.embedding_model), settings.device, settings.embed_batch_size),
+        SentimentClassifier(device=settings.device), EmotionClassifier(device=settings.device),
+    )
+    ensure_vector_indexes(store, models.encoder.dim)
+    hikers = truth.loc[truth["topic"] == "hiking", "user"].astype(str).tolist()[:5]
+    start = time.perf_counter()
+    store.write(NEW_USER, {"id": NEWCOMER, "bio": NEWCOMER_BIO, "follows": hikers})
+    store.write(NEW_POST, {"author": hiker, "id": NEW_POST_ID, "text": NEW_POST_TEXT})
+    WatchService(store, models, settings.watch).run(until_idle=True, max_seconds=120)
+    seconds = time.perf_counter() - start
+    post = store.read(
+        "MATCH (p:Post {id: $id}) RETURN p.sentiment AS sentiment, p.emotion AS emotion, "
+        "[(u:User)-[r:RECOMMENDED {source: 'watch'}]->(p) | u.id] AS audience",
+        {"id": NEW_POST_ID},
+    )[0]
+    print(
+        f"\n== The watch service (python -m jobs watch): a new person {NEWCOMER} who follows five hikers, "
+        f"and a new post by {hiker}: \"{NEW_POST_TEXT}\", both served in {seconds:.1f} s"
+    )
+    audience = ", ".join(post["audience"][:8]) + (" …" if len(post["audience"]) > 8 else "")
+    print(f"The post: sentiment {post['sentiment']}, emotion {post['emotion']}; now recommended to {len(post['audience'])} people: {audience}")
+    for title, name in (("Friend suggestions", "friend_suggestions"), ("Recommendations", "recommendations")):
+        text = load_query(name)
+        keys, rows = store.read_columns(text, bind_parameters(name, text, {"user": NEWCOMER}))
+        print(f"\n{title} for {NEWCOMER} (queries/{name}.cypher)\n{render(keys, rows[:5])}")

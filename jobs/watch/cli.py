@@ -38,7 +38,7 @@ def run_watch_command(settings: Settings, device: str | None, until_idle: bool =
         0.
     """
     from jobs.embed.job import ensure_vector_indexes
-    from jobs.watch.service import WatchService
+    from jobs.watch.service import RETRY_S, WatchService
     from jobs.watch.text import TextModels, graph_model
     from text.embeddings import Encoder
     from text.emotion import EmotionClassifier
@@ -49,7 +49,7 @@ def run_watch_command(settings: Settings, device: str | None, until_idle: bool =
         # The cycle under way finishes and records its mark; the default handler would cut it short.
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     device = device or settings.device
-    with GraphStore.from_settings(settings) as store:
+    with GraphStore.from_settings(settings, retry_s=RETRY_S) as store:
         models = TextModels(
             Encoder(graph_model(store, settings.embedding_model), device, settings.embed_batch_size),
             SentimentClassifier(device=device, batch_size=settings.embed_batch_size),

@@ -48,6 +48,9 @@ SERVED_JOBS = ("sentiment", "emotion", "recommend", "friends")
 """The jobs whose published runs the service extends; its first start serves what changed since the oldest began."""
 
 
+RETRY_S = 5.0
+"""How long the service's driver retries a transaction before the service's own back-off takes over
+(and says so in its log): the driver's default would hold a cycle for half a minute in silence."""
 BRIEF_TTL_S = 60.0
 """The TTL of the service's brief locks: a crashed service blocks no run for longer."""
 

@@ -3,15 +3,18 @@ bad changes, restarts and a batch run holding a job's lock."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from graph.changes import SEEN, unseen_changes
-from graph.config import WatchSettings
+from graph.changes import NEW_POST, NEW_USER, OPT_OUT, SEEN, unseen_changes
+from graph.config import Settings, WatchSettings
 from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.embed.job import ensure_vector_indexes
@@ -25,18 +28,6 @@ from text.sentiment import SentimentClassifier
 HIKER_BIO = "Weekend hiker who photographs mountain trails and alpine lakes at sunrise."
 HIKING_POST = "Sunrise hike: photographed the mountain trail and the alpine lake this weekend."
 OFF_TOPIC_POST = "Quarterly tax spreadsheets are due on Friday; remember to file the invoices."
-
-# A new person as a platform writes one, keeping the change-stamp contract (graph/changes.py).
-NEW_USER = (
-    "CREATE (u:User {id: $id, name: $id, bio: $bio, changed_at: datetime()}) "
-    "WITH u UNWIND $follows AS f MATCH (v:User {id: f}) CREATE (u)-[:FOLLOWS]->(v)"
-)
-NEW_POST = (
-    "MATCH (u:User {id: $author}) "
-    "CREATE (u)-[:POSTED]->(p:Post {id: $id, text: $text, created_at: datetime(), changed_at: datetime()}) "
-    "SET u.changed_at = datetime()"
-)
-
 
 @pytest.fixture(scope="module")
 def models() -> TextModels:
@@ -126,7 +117,7 @@ def test_opting_out_leaves_every_list(results: GraphStore, service: WatchService
         "WHERE EXISTS { (v)-[:POSTED]->(:Post)<-[:RECOMMENDED]-() } "
         "RETURN v.id AS id, count(s) AS n ORDER BY n DESC, id LIMIT 1"
     )[0]["id"]
-    results.write("MATCH (u:User {id: $id}) SET u.opt_out = true, u.changed_at = datetime()", {"id": target})
+    results.write(OPT_OUT, {"user": target})
     _served(service)
     left = results.read(
         "MATCH (u:User {id: $id}) RETURN COUNT { ()-[:SUGGESTED_FRIEND]->(u) } AS friends, "
@@ -211,3 +202,82 @@ def test_a_run_waits_for_a_brief_holder_instead_of_failing(results: GraphStore) 
             assert not held
     holder.join()
     assert 0.3 < waited < 10
+
+
+class Relay:
+    """A TCP relay to the test server that can be cut and restored, so Neo4j can go away without stopping it."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.open = threading.Event()
+        self.open.set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            if not self.open.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.open.clear()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sockets.clear()
+
+    def restore(self) -> None:
+        self.open.set()
+
+
+def test_neo4j_going_away_is_logged_once_and_the_service_resumes(
+    results: GraphStore, models: TextModels, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = results.connection
+    relay = Relay(int(connection.uri.rsplit(":", 1)[1]))
+    relayed = dataclasses.replace(connection, uri=f"bolt://127.0.0.1:{relay.port}")
+    author = _followed(results, 1)[0]
+    with GraphStore(relayed, retry_s=0.5) as store:
+        service = WatchService(store, models, WatchSettings(poll_s=0.05, max_backoff_s=0.5))
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (service.run(max_seconds=60), done.set()), daemon=True)
+        caplog.set_level(logging.INFO, logger="jobs.watch.service")
+        relay.cut()
+        worker.start()
+        time.sleep(3)
+        results.write(NEW_POST, {"author": author, "id": "w-while-away", "text": HIKING_POST})
+        relay.restore()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not results.read(
+            f"MATCH (p:Post {{id: 'w-while-away'}}) WHERE p.{SEEN} IS NOT NULL RETURN p.id AS id"
+        ):
+            time.sleep(0.2)
+        service.stop.set()
+        assert done.wait(30)
+    away = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    back = [r for r in caplog.records if "is back" in r.getMessage()]
+    assert len(away) == 1 and len(back) == 1, "one line per change of state, not one per try"
+    assert results.read("MATCH (p:Post {id: 'w-while-away'}) RETURN p.embedding IS NOT NULL AS v")[0]["v"]
