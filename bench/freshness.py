@@ -18,6 +18,12 @@ one; ``missed`` counts the rest); an opted-out person gone from every list (``fo
 burst of posts is written at once and the time the service takes to serve all of them gives its
 highest sustained rate.  The last line printed is one JSON object.
 
+``foldin`` measures the fold-in against a full rerun on LastFM: a tenth of the people are taken out
+before the pipeline runs and come back afterwards, as newcomers, with their tags, 80% of their
+listens and 80% of their friendships; the service serves them, and then the friends and recommend
+jobs run again.  Recall@20 on each newcomer's held-out friends and listens, of the fold-in and of
+the rerun, side by side.
+
 ``stamps`` loads LastFM transactionally with and without change stamps, alternating, and prints
 the ratio of the rates.
 """
@@ -315,14 +321,95 @@ def stamps(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows_per_s": {k: [round(r) for r in v] for k, v in rates.items()}, "stamped_vs_unstamped": round(ratio, 3)}
 
 
+NEWCOMERS = (
+    "UNWIND $ids AS id MATCH (u:User {id: id}) RETURN id, properties(u) AS props, "
+    "[(u)-[t:TAGGED]->(g:Tag) | {tag: g.name, weight: t.weight}] AS tags, "
+    "[(u)-[r:INTERACTED]->(p:Post) | {post: p.id, props: properties(r)}] AS listens, "
+    "[(u)-[:FOLLOWS]-(v:User) | v.id] AS friends"
+)
+REJOIN = (
+    "UNWIND $rows AS row CREATE (u:User) SET u = row.props, u.changed_at = datetime()",
+    "UNWIND $rows AS row MATCH (u:User {id: row.id}) UNWIND row.tags AS t MATCH (g:Tag {name: t.tag}) "
+    "CREATE (u)-[:TAGGED {weight: t.weight}]->(g)",
+    "UNWIND $rows AS row MATCH (u:User {id: row.id}) UNWIND row.listens AS l MATCH (p:Post {id: l.post}) "
+    "CREATE (u)-[r:INTERACTED]->(p) SET r = l.props",
+    "UNWIND $rows AS row MATCH (u:User {id: row.id}) UNWIND row.friends AS f MATCH (v:User {id: f}) "
+    "CREATE (u)-[:FOLLOWS]->(v), (v)-[:FOLLOWS]->(u) SET v.changed_at = datetime()",
+)
+"""The newcomers' return, keeping the change-stamp contract."""
+LISTED = (
+    "MATCH (run:JobRun {job: $job, current: true}) UNWIND $ids AS id "
+    "MATCH (:User {id: id})-[r:RECOMMENDED|SUGGESTED_FRIEND {run_id: run.id}]->(v) WHERE r.rank <= $k "
+    "RETURN id, collect(v.id) AS listed"
+)
+
+
+def recall_at(store: GraphStore, job: str, held_out: dict[str, set[str]], k: int = 20) -> float:
+    """Returns the mean over people with a held-out item of the share of it in their top ``k`` of ``job``'s current run."""
+    people = [u for u, items in held_out.items() if items]
+    found = {r["id"]: set(r["listed"]) for r in store.read(LISTED, {"job": job, "ids": people, "k": k})}
+    return float(np.mean([len(found.get(u, set()) & held_out[u]) / len(held_out[u]) for u in people]))
+
+
+def foldin(args: argparse.Namespace) -> dict[str, Any]:
+    """Takes a tenth of LastFM's people out, runs the pipeline, brings them back as newcomers, serves them
+    with the service, then reruns the friends and recommend jobs; returns both recalls."""
+    from jobs.embed.job import ensure_vector_indexes
+    from jobs.watch.service import WatchService
+    from jobs.watch.text import MemoEncoder, TextModels
+    from text.embeddings import Encoder
+    from text.emotion import EmotionClassifier
+    from text.sentiment import SentimentClassifier
+
+    settings = bench_settings()
+    rng = np.random.default_rng(args.seed)
+    with bench_store() as (_, store):
+        fresh(store)
+        run_steps(Loader(store, RejectLog(None), stamp_changes=False), dataset_steps("lastfm", SHARED / "lastfm_hetrec2011"))
+        people = [r["id"] for r in store.read("MATCH (u:User) RETURN u.id AS id ORDER BY id")]
+        chosen = set(rng.choice(people, size=len(people) // 10, replace=False).tolist())
+        rows, friends_out, listens_out = [], {}, {}
+        for row in store.read(NEWCOMERS, {"ids": sorted(chosen)}):
+            friends = sorted({f for f in row["friends"] if f not in chosen})
+            listens = row["listens"]
+            keep_f, keep_l = rng.random(len(friends)) >= 0.2, rng.random(len(listens)) >= 0.2
+            friends_out[row["id"]] = {f for f, keep in zip(friends, keep_f) if not keep}
+            listens_out[row["id"]] = {l["post"] for l, keep in zip(listens, keep_l) if not keep}
+            rows.append({**row, "friends": [f for f, keep in zip(friends, keep_f) if keep],
+                         "listens": [l for l, keep in zip(listens, keep_l) if keep]})
+        store.run_autocommit("MATCH (u:User) WHERE u.id IN $ids CALL (u) { DETACH DELETE u } IN TRANSACTIONS", {"ids": sorted(chosen)})
+        if run_pipeline(settings, args.seed, skip=("sentiment", "emotion", "communities")):
+            raise RuntimeError("the pipeline failed on LastFM")
+        store.write("MERGE (m:WatchMark {name: 'watch'}) SET m.since = datetime()")
+        for statement in REJOIN:
+            store.write(statement, {"rows": rows})
+        models = TextModels(MemoEncoder(Encoder(settings.embedding_model, "cpu")), SentimentClassifier(device="cpu"), EmotionClassifier(device="cpu"))
+        ensure_vector_indexes(store, models.encoder.dim)
+        summary, served_s = timed(lambda: WatchService(store, models, settings.watch).run(until_idle=True, max_seconds=1800))
+        folded = {"friends": recall_at(store, "friends", friends_out), "recommend": recall_at(store, "recommend", listens_out)}
+        if run_pipeline(settings, args.seed, skip=("sentiment", "emotion", "communities")):
+            raise RuntimeError("the rerun failed on LastFM")
+        rerun = {"friends": recall_at(store, "friends", friends_out), "recommend": recall_at(store, "recommend", listens_out)}
+    return {
+        "newcomers": len(rows),
+        "served": summary.users,
+        "fold_in_seconds": round(served_s, 1),
+        **{
+            job: {"fold_in_recall@20": round(folded[job], 4), "rerun_recall@20": round(rerun[job], 4),
+                  "ratio": round(folded[job] / rerun[job], 3) if rerun[job] else None}
+            for job in folded
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Runs ``serve`` or ``stamps`` and prints its figures, the last line one JSON object.
+    """Runs ``serve``, ``foldin`` or ``stamps`` and prints its figures, the last line one JSON object.
 
     Returns:
         0.
     """
     parser = argparse.ArgumentParser(prog="python -m bench.freshness", description=__doc__.split("\n\n")[0])
-    parser.add_argument("which", nargs="?", choices=["serve", "stamps"], default="serve")
+    parser.add_argument("which", nargs="?", choices=["serve", "foldin", "stamps"], default="serve")
     parser.add_argument("--users", type=int, default=2000, help="demo graph size (default 2,000, the demo's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rate", type=int, default=20, help="inserts per second (default 20)")
@@ -334,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     print(f"machine: {machine()}\n")
-    figures = serve(args) if args.which == "serve" else stamps(args)
+    figures = {"serve": serve, "foldin": foldin, "stamps": stamps}[args.which](args)
     print(json.dumps(figures))
     return 0
 

@@ -156,13 +156,13 @@ def _print_watch(settings: Settings, store: GraphStore, truth: pd.DataFrame, hik
     from graph.changes import NEW_POST, NEW_USER
     from jobs.embed.job import ensure_vector_indexes
     from jobs.watch.service import WatchService
-    from jobs.watch.text import TextModels, graph_model
+    from jobs.watch.text import MemoEncoder, TextModels, graph_model
     from text.embeddings import Encoder
     from text.emotion import EmotionClassifier
     from text.sentiment import SentimentClassifier
 
     models = TextModels(
-        Encoder(graph_model(store, settings.embedding_model), settings.device, settings.embed_batch_size),
+        MemoEncoder(Encoder(graph_model(store, settings.embedding_model), settings.device, settings.embed_batch_size)),
         SentimentClassifier(device=settings.device), EmotionClassifier(device=settings.device),
     )
     ensure_vector_indexes(store, models.encoder.dim)

@@ -16,7 +16,7 @@ import numpy as np
 
 from graph.store import GraphStore
 from jobs.watch.lists import PublishedRun, listed, merge_rows
-from jobs.watch.profiles import read_profiles, unit
+from jobs.watch.profiles import ProfileCache, unit
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ CANDIDATES = (
 )
 
 
-def place_posts(store: GraphStore, posts: list[str], audience: int) -> int:
+def place_posts(store: GraphStore, posts: list[str], audience: int, cache: ProfileCache) -> int:
     """Puts each of ``posts`` (with vectors) into the recommendation lists it earns in the recommend job's current run.
 
     Returns:
@@ -38,9 +38,10 @@ def place_posts(store: GraphStore, posts: list[str], audience: int) -> int:
     run = PublishedRun.read(store, "recommend")
     if run is None or not posts:
         return 0
-    found = store.read(CANDIDATES, {"ids": posts, "audience": audience})
+    keys, values = store.read_columns(CANDIDATES, {"ids": posts, "audience": audience})
+    found = [dict(zip(keys, row)) for row in values]
     people = sorted({u for row in found for u in row["users"]})
-    profiles = read_profiles(store, people)
+    profiles = cache.of(store, people)
     lists = listed(store, "RECOMMENDED", run, people)
     text_weight = float(run.metrics.get("fusion_text", 0.0))
     rows = []

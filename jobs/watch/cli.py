@@ -39,7 +39,7 @@ def run_watch_command(settings: Settings, device: str | None, until_idle: bool =
     """
     from jobs.embed.job import ensure_vector_indexes
     from jobs.watch.service import RETRY_S, WatchService
-    from jobs.watch.text import TextModels, graph_model
+    from jobs.watch.text import MemoEncoder, TextModels, graph_model
     from text.embeddings import Encoder
     from text.emotion import EmotionClassifier
     from text.sentiment import SentimentClassifier
@@ -51,7 +51,7 @@ def run_watch_command(settings: Settings, device: str | None, until_idle: bool =
     device = device or settings.device
     with GraphStore.from_settings(settings, retry_s=RETRY_S) as store:
         models = TextModels(
-            Encoder(graph_model(store, settings.embedding_model), device, settings.embed_batch_size),
+            MemoEncoder(Encoder(graph_model(store, settings.embedding_model), device, settings.embed_batch_size)),
             SentimentClassifier(device=device, batch_size=settings.embed_batch_size),
             EmotionClassifier(device=device, batch_size=settings.embed_batch_size),
         )

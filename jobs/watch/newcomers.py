@@ -24,7 +24,7 @@ import logging
 
 from graph.store import GraphStore
 from jobs.watch.lists import PublishedRun, listed, merge_rows, renumber
-from jobs.watch.profiles import read_profiles
+from jobs.watch.profiles import ProfileCache
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def suggest_friends(store: GraphStore, users: list[str], audience: int) -> int:
     return len(rows)
 
 
-def recommend_posts(store: GraphStore, users: list[str]) -> int:
+def recommend_posts(store: GraphStore, users: list[str], cache: ProfileCache) -> int:
     """Writes text-ranked recommendations for those of ``users`` the recommend job's current run did not serve.
 
     Returns:
@@ -120,7 +120,7 @@ def recommend_posts(store: GraphStore, users: list[str]) -> int:
     if run is None or not users:
         return 0
     todo = unserved(store, "RECOMMENDED", run, users)
-    profiles = {u: p for u, p in read_profiles(store, todo).items() if p.vector is not None}
+    profiles = {u: p for u, p in cache.of(store, todo).items() if p.vector is not None}
     if not profiles:
         return 0
     # Room for the posts the filter drops: their own, the ones they know, opted-out authors'.

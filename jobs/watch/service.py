@@ -37,6 +37,7 @@ from graph.config import WatchSettings
 from graph.lock import SERVER_GONE, JobLock
 from graph.store import GraphStore
 from jobs.watch.audience import place_posts
+from jobs.watch.profiles import ProfileCache
 from jobs.watch.newcomers import forget_opted_out, recommend_posts, suggest_friends
 from jobs.watch.text import TextModels, classify_emotion, classify_sentiment, embed_changed
 
@@ -79,11 +80,16 @@ class WatchSummary:
     deferred: int = 0
 
 
-def _guarded(what: str, step: Callable[[list[str]], Any], ids: list[str]) -> set[str]:
-    """Runs ``step`` on ``ids``; when it fails, on each id alone, to find the ones that fail on their own.
+def _keys(nodes: Iterable[tuple[str, str]], label: str) -> list[str]:
+    return [key for node_label, key in nodes if node_label == label]
+
+
+def _guarded(what: str, step: Callable[[list[tuple[str, str]]], Any], ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Runs ``step`` on ``ids`` (``(label, key)`` nodes); when it fails, on each alone, to find the
+    ones that fail on their own.
 
     Returns:
-        The ids that failed alone (their reasons logged).
+        The nodes that failed alone (their reasons logged).
     """
     if not ids:
         return set()
@@ -94,7 +100,7 @@ def _guarded(what: str, step: Callable[[list[str]], Any], ids: list[str]) -> set
         raise
     except Exception as exc:  # noqa: BLE001 - one bad node must not stop the service; it is named and skipped
         if len(ids) == 1:
-            log.warning("skipped %s %s: %s", what, ids[0], exc)
+            log.warning("skipped %s %s in the %s step: %s", ids[0][0], ids[0][1], what, exc)
             return set(ids)
         return set().union(*(_guarded(what, step, [one]) for one in ids))
 
@@ -115,6 +121,7 @@ class WatchService:
         self.settings = settings
         self.stop = stop or threading.Event()
         self.summary = WatchSummary()
+        self.cache = ProfileCache()
         self.since: Any = None
         self._served_since_report = 0
 
@@ -142,42 +149,43 @@ class WatchService:
         if not posts and not users:
             return 0, 0
         post_ids, user_ids = [c.key for c in posts], [c.key for c in users]
-        deferred: set[str] = set()
-        skipped: set[str] = set()
+        self.cache.forget(user_ids, post_ids)
+        # Nodes are named (label, key): a post and a person may share a key (LastFM's numbers do).
+        deferred: set[tuple[str, str]] = set()
+        skipped: set[tuple[str, str]] = set()
 
-        def step(job: str, what: str, work: Callable[[list[str]], Any], ids: list[str]) -> None:
-            todo = [i for i in ids if i not in skipped]
+        def step(job: str, work: Callable[[list[str], list[str]], Any], posts: list[str], people: list[str]) -> None:
+            todo = [n for n in [*(("Post", k) for k in posts), *(("User", k) for k in people)] if n not in skipped]
             if not todo:
                 return
+            started = time.perf_counter()
             with brief_lock(self.store, job) as taken:
                 if not taken:
                     deferred.update(todo)
                     return
-                skipped.update(_guarded(what, work, todo))
+                skipped.update(_guarded(job, lambda nodes: work(_keys(nodes, "Post"), _keys(nodes, "User")), todo))
+            log.debug("%s step: %d nodes in %.3f s", job, len(todo), time.perf_counter() - started)
 
-        def embed(ids: list[str]) -> None:
-            embed_changed(self.store, self.models, [i for i in ids if i in set(post_ids)], [i for i in ids if i in set(user_ids)])
+        audience, cache, store, models = self.settings.audience, self.cache, self.store, self.models
+        step("embed", lambda p, u: embed_changed(store, models, p, u, cache.posts), post_ids, user_ids)
+        step("sentiment", lambda p, u: classify_sentiment(store, models, p), post_ids, [])
+        step("emotion", lambda p, u: classify_emotion(store, models, p), post_ids, [])
+        step("recommend", lambda p, u: place_posts(store, p, audience, cache), post_ids, [])
+        step("recommend", lambda p, u: (forget_opted_out(store, u, "RECOMMENDED"), recommend_posts(store, u, cache)), [], user_ids)
+        step("friends", lambda p, u: (forget_opted_out(store, u, "SUGGESTED_FRIEND"), suggest_friends(store, u, audience)), [], user_ids)
 
-        step("embed", "node", embed, post_ids + user_ids)
-        step("sentiment", "post", lambda ids: classify_sentiment(self.store, self.models, ids), post_ids)
-        step("emotion", "post", lambda ids: classify_emotion(self.store, self.models, ids), post_ids)
-        audience = self.settings.audience
-        step("recommend", "post", lambda ids: place_posts(self.store, ids, audience), post_ids)
-        step("recommend", "user", lambda ids: (forget_opted_out(self.store, ids, "RECOMMENDED"), recommend_posts(self.store, ids)), user_ids)
-        step("friends", "user", lambda ids: (forget_opted_out(self.store, ids, "SUGGESTED_FRIEND"), suggest_friends(self.store, ids, audience)), user_ids)
-
-        done_posts = [c for c in posts if c.key not in deferred]
-        done_users = [c for c in users if c.key not in deferred]
+        done_posts = [c for c in posts if ("Post", c.key) not in deferred]
+        done_users = [c for c in users if ("User", c.key) not in deferred]
         mark_seen(self.store, "Post", done_posts)
         mark_seen(self.store, "User", done_users)
         self._advance([*posts, *users], deferred)
-        self.summary.posts += sum(c.key not in skipped for c in done_posts)
-        self.summary.users += sum(c.key not in skipped for c in done_users)
+        self.summary.posts += sum(("Post", c.key) not in skipped for c in done_posts)
+        self.summary.users += sum(("User", c.key) not in skipped for c in done_users)
         self.summary.skipped += len(skipped - deferred)
         self.summary.deferred += len(deferred)
         return len(done_posts) + len(done_users), len(deferred)
 
-    def _advance(self, changes: Iterable[Change], deferred: set[str]) -> None:
+    def _advance(self, changes: Iterable[Change], deferred: set[tuple[str, str]]) -> None:
         # A deferred node must stay inside the window the next cycle reads, so the mark only moves
         # when nothing was deferred; it moves to the newest stamp served.
         changes = list(changes)

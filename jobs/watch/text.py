@@ -8,7 +8,10 @@ the service writes is exactly what the next batch run would write, and that run 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from graph.store import GraphStore
 from jobs.embed.job import POSTS_BY_ID, USERS_BY_ID, EmbedRun, EmbedSummary, VectorWriter, embed_post_page, embed_user_page
@@ -19,11 +22,49 @@ from text.emotion import EmotionClassifier
 from text.sentiment import SentimentClassifier
 
 
+class MemoEncoder:
+    """An :class:`text.embeddings.Encoder` that remembers the vectors of the texts it encoded.
+
+    A person's profile is embedded again whenever they post or like, and its bio and tag sentence
+    are the same texts each time; the service encodes them once.
+
+    Args:
+        encoder: the encoder.
+        size: the most texts remembered; past it, the memory starts over.
+    """
+
+    def __init__(self, encoder: Encoder, size: int = 100_000) -> None:
+        self.encoder = encoder
+        self.size = size
+        self._seen: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        """Returns the model's name."""
+        return self.encoder.name
+
+    @property
+    def dim(self) -> int:
+        """Returns the embedding dimension."""
+        return self.encoder.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Returns ``[len(texts), dim]`` float32 unit vectors, as :meth:`text.embeddings.Encoder.encode` does."""
+        new = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if new:
+            if len(self._seen) + len(new) > self.size:
+                self._seen.clear()
+            self._seen.update(zip(new, self.encoder.encode(new)))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._seen[t] for t in texts])
+
+
 @dataclass
 class TextModels:
     """The models the service keeps loaded: the embed job's encoder and the two classifiers."""
 
-    encoder: Encoder
+    encoder: Encoder | MemoEncoder
     sentiment: SentimentClassifier
     emotion: EmotionClassifier
 
@@ -39,11 +80,16 @@ def _rows(store: GraphStore, query: str, ids: list[str]) -> list[list[object]]:
     return [list(row.values()) for row in store.read(query, {"ids": ids})]
 
 
-def embed_changed(store: GraphStore, models: TextModels, posts: list[str], users: list[str]) -> None:
+def embed_changed(store: GraphStore, models: TextModels, posts: list[str], users: list[str], held: dict[str, np.ndarray]) -> None:
     """Embeds the changed posts, then the changed users (whose profiles average their posts' vectors);
-    the caller holds the ``embed`` lock."""
+    the caller holds the ``embed`` lock.
+
+    Args:
+        held: post vectors the service keeps (:class:`jobs.watch.profiles.ProfileCache`), which the
+            profiles read first and the new vectors join.
+    """
     writer = VectorWriter(store, models.encoder.name)
-    run = EmbedRun(store, models.encoder, writer, EmbedSummary(models.encoder.name), max(len(posts), 1), lambda n: None)
+    run = EmbedRun(store, models.encoder, writer, EmbedSummary(models.encoder.name), max(len(posts), 1), lambda n: None, held)
     try:
         if posts:
             embed_post_page(run, _rows(store, POSTS_BY_ID, posts))

@@ -19,6 +19,7 @@ from graph.lock import JobLock
 from graph.store import GraphStore
 from jobs.embed.job import ensure_vector_indexes
 from jobs.watch.audience import place_posts
+from jobs.watch.profiles import ProfileCache
 from jobs.watch.service import WatchService
 from jobs.watch.text import TextModels
 from text.embeddings import Encoder
@@ -155,7 +156,7 @@ def test_a_restart_misses_nothing_and_serving_twice_doubles_nothing(results: Gra
     first.cycle()
     # A crash after a step and before the mark: the next process serves these posts again.
     crashed = [c for c in unseen_changes(results, "Post", first.since, 100) if c.key.startswith("w-burst")][:3]
-    place_posts(results, [c.key for c in crashed], 50)
+    place_posts(results, [c.key for c in crashed], 50, ProfileCache())
     restarted = WatchService(results, models, WatchSettings(poll_s=0.05, batch=5))
     restarted.run(until_idle=True, max_seconds=120)
     unserved = results.read(f"MATCH (p:Post) WHERE p.id STARTS WITH 'w-burst' AND p.{SEEN} IS NULL RETURN count(p) AS n")[0]["n"]
