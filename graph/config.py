@@ -11,6 +11,9 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
 
 NEO4J_VERSION = "5.26.30"
 """Neo4j LTS release that ``python -m jobs neo4j start`` provisions."""
@@ -36,14 +39,22 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: T, parse: type[T], what: str) -> T:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return parse(value)
     except ValueError as exc:
-        raise ConfigError(f"environment variable {name}={value!r} is not an integer") from exc
+        raise ConfigError(f"environment variable {name}={value!r} is not {what}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int, "an integer")
+
+
+def _env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float, "a number")
 
 
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -147,16 +158,6 @@ class ConnectionSettings:
     password: str = field(repr=False)
     database: str | None
     external: bool
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ConfigError(f"environment variable {name}={value!r} is not a number") from exc
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,14 @@ POST_CANDIDATES = (
 )
 
 
-def unserved(store: GraphStore, rel_type: str, run: PublishedRun, users: list[str]) -> list[str]:
-    """Returns those of ``users`` whose list in ``run`` holds no row of a batch run."""
+def unserved(store: GraphStore, job: str, rel_type: str, users: list[str]) -> tuple[PublishedRun | None, list[str]]:
+    """Returns ``job``'s current run (None when it has none) and those of ``users`` whose list in it
+    holds no row of a batch run (none without a run)."""
+    run = PublishedRun.read(store, job)
+    if run is None or not users:
+        return run, []
     lists = listed(store, rel_type, run, users)
-    return [u for u in users if not (u in lists and lists[u]["batch"])]
+    return run, [u for u in users if not (u in lists and lists[u]["batch"])]
 
 
 def _friend_reason(mutual: int, tags: list[str], cosine: float) -> str:
@@ -80,11 +84,8 @@ def suggest_friends(store: GraphStore, users: list[str], audience: int) -> int:
     Returns:
         How many suggestions were written.
     """
-    run = PublishedRun.read(store, "friends")
-    if run is None or not users:
-        return 0
-    todo = unserved(store, "SUGGESTED_FRIEND", run, users)
-    if not todo:
+    run, todo = unserved(store, "friends", "SUGGESTED_FRIEND", users)
+    if run is None or not todo:
         return 0
     by_user: dict[str, list[dict]] = {}
     for row in store.read(FRIEND_CANDIDATES, {"ids": todo, "audience": audience}):
@@ -116,10 +117,9 @@ def recommend_posts(store: GraphStore, users: list[str], cache: ProfileCache) ->
     Returns:
         How many recommendations were written.
     """
-    run = PublishedRun.read(store, "recommend")
-    if run is None or not users:
+    run, todo = unserved(store, "recommend", "RECOMMENDED", users)
+    if run is None or not todo:
         return 0
-    todo = unserved(store, "RECOMMENDED", run, users)
     profiles = {u: p for u, p in cache.of(store, todo).items() if p.vector is not None}
     if not profiles:
         return 0
