@@ -182,7 +182,8 @@ def _print_watch(settings: Settings, store: GraphStore, truth: pd.DataFrame, hik
         f"and a new post by {hiker}: \"{NEW_POST_TEXT}\", both served in {seconds:.1f} s"
     )
     audience = ", ".join(post["audience"][:8]) + (" …" if len(post["audience"]) > 8 else "")
-    print(f"The post: sentiment {post['sentiment']}, emotion {post['emotion']}; now recommended to {len(post['audience'])} people: {audience}")
+    people = f"{len(post['audience'])} {'person' if len(post['audience']) == 1 else 'people'}"
+    print(f"The post: sentiment {post['sentiment']}, emotion {post['emotion']}; now recommended to {people}: {audience}")
     for title, name in (("Friend suggestions", "friend_suggestions"), ("Recommendations", "recommendations")):
         text = load_query(name)
         keys, rows = store.read_columns(text, bind_parameters(name, text, {"user": NEWCOMER}))
